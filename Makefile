@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# sctls: smart-card TLS gateway.
+#   make            the module (through ./Kbuild) and the userspace programs
+#   make check      install what is missing, build, run every test
+#   make demo       install what is missing, build, show the gateway in a VM
+#   make deps       install the Debian packages all of the above need
+#   make vm-shell   an interactive shell in the test VM
+#   make KDIR=...   build against another kernel's build tree
+
+# The kernel to build for: the running kernel's build tree when it has one,
+# else the newest Debian linux-headers-*-amd64.
+ifeq ($(origin KDIR),undefined)
+KDIR := $(or $(wildcard /lib/modules/$(shell uname -r)/build),\
+	$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1))
+endif
+# The release the module's vermagic names, and so the kernel the VM boots.
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+
+BUILD := $(CURDIR)/build
+LINUX_TOOLS := $(BUILD)/linux-tools
+KSFT_DIR := $(LINUX_TOOLS)/tools/testing/selftests
+LINUX_SOURCE_TAR = $(shell ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+SELFTESTS := device_test
+UNIT_TESTS := frame_test
+
+.PHONY: all module selftests unit-tests deps check demo vm-shell clean \
+	check-after-deps demo-after-deps need-kdir
+
+all: module selftests unit-tests
+
+need-kdir:
+	@if [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "No kernel build tree (KDIR='$(KDIR)'): run 'make deps' or set KDIR=" >&2; \
+		exit 1; fi
+
+module: need-kdir
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# checkpatch.pl and the kselftest headers come from Debian's linux-source
+# tarball, unpacked into the build directory and never committed.
+$(LINUX_TOOLS)/.stamp:
+	@if [ -z "$(LINUX_SOURCE_TAR)" ]; then \
+		echo "No /usr/src/linux-source-*.tar.xz: run 'make deps'" >&2; exit 1; fi
+	rm -rf $(LINUX_TOOLS) && mkdir -p $(LINUX_TOOLS)
+	tar -C $(LINUX_TOOLS) --strip-components=1 --wildcards -xJf $(LINUX_SOURCE_TAR) \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch' \
+		'*/tools/testing/selftests/kselftest.h' \
+		'*/tools/testing/selftests/kselftest_harness.h'
+	touch $@
+
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
+
+$(BUILD)/selftests/%: selftests/%.c selftests/lib/module.c selftests/lib/module.h \
+		uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -isystem $(KSFT_DIR) -Iselftests -o $@ \
+		$< selftests/lib/module.c -lcap
+
+unit-tests: $(UNIT_TESTS:%=$(BUILD)/unit/%)
+
+$(BUILD)/unit/frame_test: userspace/common/frame_test.c userspace/common/frame.c \
+		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ \
+		$< userspace/common/frame.c
+
+deps:
+	@selftests/vm/deps.sh
+
+# check and demo re-read this file after deps, so that KDIR is found on a
+# machine that had no kernel headers before.
+check: deps
+	@$(MAKE) --no-print-directory check-after-deps
+
+check-after-deps: all
+	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
+		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" selftests/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-after-deps
+
+demo-after-deps: module
+	selftests/vm/run --kver $(KVER) --timeout 300 -- \
+		env SCTLS_KO=$(CURDIR)/sctls.ko selftests/vm/demo.sh
+
+vm-shell: module selftests
+	selftests/vm/run --kver $(KVER) --shell
+
+clean:
+	-[ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

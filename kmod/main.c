@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sctls: smart-card TLS gateway. Module parameters, init and exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "internal.h"
+
+static ushort ports[SCTLS_MAX_PORTS] = { SCTLS_DEFAULT_PORT };
+static int nr_ports = 1;
+module_param_array(ports, ushort, &nr_ports, 0444);
+MODULE_PARM_DESC(ports, "loopback TCP ports to serve, up to 8 (default 4116)");
+
+static uint max_conns = 256;
+module_param(max_conns, uint, 0444);
+MODULE_PARM_DESC(max_conns, "concurrent connections per network namespace, 1..65536 (default 256)");
+
+static uint window = 65536;
+module_param(window, uint, 0444);
+MODULE_PARM_DESC(window, "initial credit per connection and direction in bytes, 4096..16777216 (default 65536)");
+
+struct sctls_config sctls_config;
+unsigned int sctls_net_id __read_mostly;
+
+static __net_init int sctls_net_init(struct net *net)
+{
+	struct sctls_net *sn = sctls_net(net);
+
+	mutex_init(&sn->lock);
+	sn->helper = NULL;
+	return 0;
+}
+
+static struct pernet_operations sctls_net_ops = {
+	.init = sctls_net_init,
+	.id = &sctls_net_id,
+	.size = sizeof(struct sctls_net),
+};
+
+/* Check the parameters and fill sctls_config; a bad value fails the load. */
+static int sctls_config_load(void)
+{
+	int i, j;
+
+	if (nr_ports < 1) {
+		pr_err("ports: at least one port is needed\n");
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_ports; i++) {
+		if (!ports[i]) {
+			pr_err("ports: port 0 is not a port\n");
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (ports[j] == ports[i]) {
+				pr_err("ports: %u is given twice\n", ports[i]);
+				return -EINVAL;
+			}
+		}
+		sctls_config.ports[i] = ports[i];
+	}
+	sctls_config.nr_ports = nr_ports;
+
+	if (max_conns < 1 || max_conns > SCTLS_MAX_CONNS_LIMIT) {
+		pr_err("max_conns=%u is out of range 1..%u\n",
+		       max_conns, SCTLS_MAX_CONNS_LIMIT);
+		return -EINVAL;
+	}
+	sctls_config.max_conns = max_conns;
+
+	if (window < SCTLS_MIN_WINDOW || window > SCTLS_MAX_WINDOW) {
+		pr_err("window=%u is out of range %u..%u\n",
+		       window, SCTLS_MIN_WINDOW, SCTLS_MAX_WINDOW);
+		return -EINVAL;
+	}
+	sctls_config.window = window;
+	return 0;
+}
+
+static int __init sctls_init(void)
+{
+	int err;
+
+	err = sctls_config_load();
+	if (err)
+		return err;
+
+	err = register_pernet_device(&sctls_net_ops);
+	if (err)
+		return err;
+
+	err = sctls_chardev_init();
+	if (err)
+		goto err_pernet;
+
+	pr_info("/dev/%s ready; serving loopback port %u%s\n", SCTLS_DEVICE_NAME,
+		sctls_config.ports[0], sctls_config.nr_ports > 1 ? " and more" : "");
+	return 0;
+
+err_pernet:
+	unregister_pernet_device(&sctls_net_ops);
+	return err;
+}
+
+static void __exit sctls_exit(void)
+{
+	sctls_chardev_exit();
+	unregister_pernet_device(&sctls_net_ops);
+}
+
+module_init(sctls_init);
+module_exit(sctls_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Smart-card TLS gateway: loopback port 4116 to a helper through /dev/sctls");
+MODULE_AUTHOR("The sctls developers");

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Every test of the project, as `make check` runs it: host unit tests under
+# ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
+# then the kselftests in a VM. Each step reports TAP; the last line sums them
+# up as "N passed, N failed, N skipped" and the exit status is 1 on any
+# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS and UNIT_TESTS
+# from the Makefile.
+set -uo pipefail
+
+project=$(cd "$(dirname "$0")/.." && pwd)
+cd "$project" || exit 1
+results=$BUILD/check
+rm -rf "$results"
+mkdir -p "$results"
+
+passed=0 failed=0 skipped=0
+
+# record ok|fail|skip NAME [DETAIL]: one result of a step that is not TAP.
+record() {
+	case $1 in
+	ok) passed=$((passed + 1)); echo "ok - $2" ;;
+	skip) skipped=$((skipped + 1)); echo "ok - $2 # SKIP ${3:-}" ;;
+	*) failed=$((failed + 1)); echo "not ok - $2${3:+: $3}" ;;
+	esac
+}
+
+# Count the results of a TAP log of one or more programs, each closed by a
+# "# sctls-exit NAME STATUS" line. A program that stopped short of its plan,
+# or failed without saying which test, counts as one more failure.
+count_tap() {
+	local counts
+	counts=$(tr -d '\r' <"$1" | awk '
+		function close_prog(name, status) {
+			if (plan >= 0 && seen != plan) {
+				print "not ok - " name ": ran " seen " of " plan " tests" > "/dev/stderr"
+				f++
+			} else if (status != 0 && status != 4 && fails == 0) {
+				print "not ok - " name ": exited with status " status > "/dev/stderr"
+				f++
+			}
+			plan = -1; seen = 0; fails = 0
+		}
+		BEGIN { plan = -1 }
+		/^TAP version/ { plan = -1; seen = 0; fails = 0; running = 1 }
+		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
+		/^ok / { seen++; if ($0 ~ /# [Ss][Kk][Ii][Pp]/) s++; else p++ }
+		/^not ok / { seen++; fails++; f++ }
+		/^# sctls-exit / { close_prog($3, $4 + 0); running = 0 }
+		END {
+			if (running)
+				close_prog("the last program (no exit status)", 1)
+			print p + 0, f + 0, s + 0
+		}')
+	read -r p f s <<<"$counts"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+# run_tap NAME CMD...: run a TAP program on the host and count its results.
+run_tap() {
+	local name=$1 status
+	shift
+	"$@" >"$results/$name.tap" 2>&1
+	status=$?
+	echo "# sctls-exit $name $status" >>"$results/$name.tap"
+	cat "$results/$name.tap"
+	count_tap "$results/$name.tap"
+}
+
+echo "# host unit tests (ASan, UBSan)"
+for t in $UNIT_TESTS; do
+	run_tap "$t" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/unit/$t"
+done
+
+echo "# uapi/linux/sctls.h compiles alone in userspace (-std=c99 -Wall -Werror)"
+if out=$(echo '#include <linux/sctls.h>' |
+	 ${CC:-cc} -std=c99 -Wall -Werror -Iuapi -fsyntax-only -x c - 2>&1); then
+	record ok "uapi header, c99"
+else
+	record fail "uapi header, c99" "$out"
+fi
+
+echo "# checkpatch --strict over kmod/ and uapi/"
+out=$(perl "$LINUX_TOOLS/scripts/checkpatch.pl" --no-tree --strict --terse \
+	--show-types -f kmod/*.[ch] uapi/linux/*.h 2>&1 | grep -E 'ERROR|WARNING|CHECK')
+if [ -z "$out" ]; then
+	record ok "checkpatch --strict: no reports"
+else
+	echo "$out"
+	record fail "checkpatch --strict" "$(echo "$out" | wc -l) reports"
+fi
+
+echo "# sparse (C=2) and W=1 over the module"
+out=$(make -s -C "$KDIR" M="$project" C=2 W=1 modules 2>&1)
+status=$?
+warnings=$(echo "$out" | grep -E 'warning:|error:')
+if [ $status = 0 ] && [ -z "$warnings" ]; then
+	record ok "sparse and W=1: no warnings"
+else
+	echo "$out"
+	record fail "sparse and W=1" "$(echo "$warnings" | grep -c .) warnings, make status $status"
+fi
+
+echo "# kselftests in a VM running $KVER"
+vmlog=$results/vm.tap
+start=$(date +%s)
+selftests/vm/run --kver "$KVER" --timeout 1200 -- \
+	env SCTLS_KO="$project/sctls.ko" selftests/run_kselftests.sh "$BUILD/selftests" $SELFTESTS \
+	2>"$results/vm.err" | tee "$vmlog"
+vmstatus=${PIPESTATUS[0]}
+cat "$results/vm.err" >&2
+count_tap "$vmlog"
+if grep -q '^vm: the kernel reported problems' "$results/vm.err"; then
+	record fail "VM kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
+elif [ "$vmstatus" != 0 ] && ! grep -q '^not ok' "$vmlog"; then
+	record fail "VM run" "status $vmstatus"
+else
+	record ok "VM kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
+fi
+echo "# VM run took $(($(date +%s) - start)) s"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install, idempotently, every Debian package that building, testing and the
+# demo need. Does nothing when all are present; when something is missing and
+# we are not root, names the packages and fails.
+set -eu
+
+pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl
+linux-headers-amd64 linux-image-amd64 linux-source
+qemu-system-x86 busybox-static sparse
+libnl-genl-3-dev libssl-dev openssl curl libcap-dev
+libpcsclite-dev pcscd vsmartcard-vpcd"
+
+missing=
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run 'make deps' as root, or: apt-get install$missing" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have stale or empty package lists.
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
