@@ -118,5 +118,5 @@ else
 fi
 echo "# VM run took $(($(date +%s) - start)) s"
 
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped" | tee "$results/summary"
 [ $failed = 0 ]
