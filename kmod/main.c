@@ -80,6 +80,20 @@ static int sctls_config_load(void)
 	return 0;
 }
 
+static void sctls_config_log(void)
+{
+	char list[SCTLS_MAX_PORTS * sizeof(" 65535")];
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < sctls_config.nr_ports; i++)
+		len += scnprintf(list + len, sizeof(list) - len, " %u",
+				 sctls_config.ports[i]);
+	pr_info("/dev/%s ready for a helper; ports%s, max_conns %u, window %u\n",
+		SCTLS_DEVICE_NAME, list, sctls_config.max_conns,
+		sctls_config.window);
+}
+
 static int __init sctls_init(void)
 {
 	int err;
@@ -96,8 +110,7 @@ static int __init sctls_init(void)
 	if (err)
 		goto err_pernet;
 
-	pr_info("/dev/%s ready; serving loopback port %u%s\n", SCTLS_DEVICE_NAME,
-		sctls_config.ports[0], sctls_config.nr_ports > 1 ? " and more" : "");
+	sctls_config_log();
 	return 0;
 
 err_pernet:

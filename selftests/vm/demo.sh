@@ -12,7 +12,7 @@ dmesg | grep -E '(^|\] )sctls: ' | sed 's/^\[[^]]*\] //'
 step "the device the helper opens (root only, one helper per network namespace)"
 ls -l /dev/sctls
 
-step "served loopback TCP ports (module parameter 'ports')"
+step "the loopback TCP ports served while a helper holds /dev/sctls (parameter 'ports')"
 echo "ports: $(cat /sys/module/sctls/parameters/ports)  (IANA smartcard-tls is 4116)"
 echo "max_conns: $(cat /sys/module/sctls/parameters/max_conns)  window: $(cat /sys/module/sctls/parameters/window) bytes"
 
