@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/capability.h>
@@ -55,7 +56,8 @@ static int open_in_new_netns(void)
 
 static int open_as_uid_1000(void)
 {
-	if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
+	    setresuid(1000, 1000, 1000))
 		return CHILD_SETUP_FAILED;
 	return open_dev() < 0 && errno == EACCES ? CHILD_OK : CHILD_WRONG_RESULT;
 }
