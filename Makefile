@@ -28,7 +28,8 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test
+SELFTESTS := device_test datapath_test
+SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c userspace/common/frame.c
 UNIT_TESTS := frame_test
 
 .PHONY: all module selftests unit-tests deps check demo vm-shell clean \
@@ -59,11 +60,11 @@ $(LINUX_TOOLS)/.stamp:
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 
-$(BUILD)/selftests/%: selftests/%.c selftests/lib/module.c selftests/lib/module.h \
-		uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
+$(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) selftests/lib/*.h \
+		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -isystem $(KSFT_DIR) -Iselftests -o $@ \
-		$< selftests/lib/module.c -lcap
+		$< $(SELFTEST_LIB) -lcap
 
 unit-tests: $(UNIT_TESTS:%=$(BUILD)/unit/%)
 

@@ -7,50 +7,181 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nsproxy.h>
+#include <linux/poll.h>
+#include <linux/user_namespace.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "internal.h"
+
+static struct sctls_helper *sctls_helper_alloc(struct net *net)
+{
+	struct sctls_helper *helper = kzalloc(sizeof(*helper), GFP_KERNEL);
+
+	if (!helper)
+		return NULL;
+	helper->net = get_net(net);
+	helper->user_ns = get_user_ns(current_user_ns());
+	helper->window = sctls_config.window;
+	helper->max_conns = sctls_config.max_conns;
+	mutex_init(&helper->io_lock);
+	xa_init_flags(&helper->conns, XA_FLAGS_ALLOC1);
+	spin_lock_init(&helper->lock);
+	INIT_LIST_HEAD(&helper->ready);
+	init_waitqueue_head(&helper->wait);
+	return helper;
+}
+
+static void sctls_helper_free(struct sctls_helper *helper)
+{
+	xa_destroy(&helper->conns);
+	put_user_ns(helper->user_ns);
+	put_net(helper->net);
+	kfree(helper);
+}
 
 static int sctls_dev_open(struct inode *inode, struct file *file)
 {
 	struct net *net = current->nsproxy->net_ns;
 	struct sctls_net *sn = sctls_net(net);
 	struct sctls_helper *helper;
+	int err;
 
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 
-	helper = kzalloc(sizeof(*helper), GFP_KERNEL);
+	helper = sctls_helper_alloc(net);
 	if (!helper)
 		return -ENOMEM;
 
 	mutex_lock(&sn->lock);
-	if (sn->helper) {
-		mutex_unlock(&sn->lock);
-		kfree(helper);
-		return -EBUSY;
-	}
-	helper->net = get_net(net);
-	sn->helper = helper;
+	err = sn->helper ? -EBUSY : sctls_listen_start(helper);
+	if (!err)
+		sn->helper = helper;
 	mutex_unlock(&sn->lock);
+	if (err) {
+		sctls_helper_free(helper);
+		return err;
+	}
 
 	file->private_data = helper;
 	return stream_open(inode, file);
 }
 
+/* The helper is gone: reset every connection, close the listeners. */
 static int sctls_dev_release(struct inode *inode, struct file *file)
 {
 	struct sctls_helper *helper = file->private_data;
 	struct sctls_net *sn = sctls_net(helper->net);
 
 	mutex_lock(&sn->lock);
+	mutex_lock(&helper->io_lock);
+	sctls_listen_stop(helper);
+	sctls_conn_destroy_all(helper);
+	mutex_unlock(&helper->io_lock);
 	sn->helper = NULL;
 	mutex_unlock(&sn->lock);
 
-	put_net(helper->net);
-	kfree(helper);
+	sctls_helper_free(helper);
 	return 0;
+}
+
+static ssize_t sctls_dev_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct sctls_helper *helper = iocb->ki_filp->private_data;
+	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+			(iocb->ki_flags & IOCB_NOWAIT);
+	ssize_t ret;
+
+	if (iov_iter_count(to) < SCTLS_HDR_LEN)
+		return -EINVAL;	/* no frame fits */
+
+	for (;;) {
+		mutex_lock(&helper->io_lock);
+		ret = sctls_conn_read(helper, to);
+		mutex_unlock(&helper->io_lock);
+		if (ret)
+			return ret;
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(helper->wait,
+					       sctls_helper_has_work(helper));
+		if (ret)
+			return ret;
+	}
+}
+
+/* Whether a helper->kernel header is well formed; avail counts from it. */
+static int sctls_check_hdr(const struct sctls_hdr *hdr, size_t avail)
+{
+	u32 payload;
+
+	if (hdr->len < SCTLS_HDR_LEN)
+		return -EINVAL;
+	payload = hdr->len - SCTLS_HDR_LEN;
+	if (payload > SCTLS_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (hdr->len > avail || !hdr->conn)
+		return -EINVAL;
+
+	switch (hdr->type) {
+	case SCTLS_DATA:
+		return payload && !hdr->flags ? 0 : -EINVAL;
+	case SCTLS_FIN:
+	case SCTLS_CREDIT:
+		return !payload && !hdr->flags ? 0 : -EINVAL;
+	case SCTLS_CLOSE:
+		return !payload && !(hdr->flags & ~SCTLS_CLOSE_ORDERLY) ?
+		       0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Apply whole frames in order; fail only when none could be applied. */
+static ssize_t sctls_dev_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct sctls_helper *helper = iocb->ki_filp->private_data;
+	size_t applied = 0;
+	int err = 0;
+
+	mutex_lock(&helper->io_lock);
+	while (iov_iter_count(from)) {
+		struct iov_iter frame = *from;
+		struct sctls_hdr hdr;
+
+		if (iov_iter_count(from) < SCTLS_HDR_LEN) {
+			err = -EINVAL;
+			break;
+		}
+		if (!copy_from_iter_full(&hdr, sizeof(hdr), from)) {
+			err = -EFAULT;
+			break;
+		}
+		err = sctls_check_hdr(&hdr, iov_iter_count(from) + SCTLS_HDR_LEN);
+		if (!err)
+			err = sctls_conn_apply(helper, &hdr, from);
+		if (err) {
+			*from = frame;
+			break;
+		}
+		applied += hdr.len;
+	}
+	if (!applied && err)
+		helper->writes_rejected++;
+	mutex_unlock(&helper->io_lock);
+	return applied ? applied : err;
+}
+
+static __poll_t sctls_dev_poll(struct file *file, poll_table *wait)
+{
+	struct sctls_helper *helper = file->private_data;
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;	/* writes never block */
+
+	poll_wait(file, &helper->wait, wait);
+	if (sctls_helper_has_work(helper))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
 }
 
 static long sctls_ioctl_info(void __user *arg)
@@ -85,6 +216,9 @@ static const struct file_operations sctls_dev_fops = {
 	.owner = THIS_MODULE,
 	.open = sctls_dev_open,
 	.release = sctls_dev_release,
+	.read_iter = sctls_dev_read_iter,
+	.write_iter = sctls_dev_write_iter,
+	.poll = sctls_dev_poll,
 	.unlocked_ioctl = sctls_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -82,6 +82,7 @@
 #define SCTLS_MAX_PORTS		8
 #define SCTLS_MAX_PAYLOAD	65536
 #define SCTLS_COMM_LEN		16
+#define SCTLS_ID_UNKNOWN	0xffffffffU	/* uid, gid or pid not known */
 
 struct sctls_hdr {
 	__u32 len;
@@ -109,8 +110,9 @@ enum sctls_frame_type {
  * Payload of SCTLS_OPEN. Addresses are in network byte order: an IPv4
  * address fills the first 4 bytes of its field, the rest is zero. Ports are
  * in host byte order. uid and gid are those of the connecting socket's owner
- * as seen from the helper's user namespace; pid is the connecting process's
- * tgid in the helper's pid namespace, 0 when unknown, and comm then empty.
+ * as seen from the helper's user namespace (SCTLS_ID_UNKNOWN when the app's
+ * socket is already gone); pid is the connecting process's tgid in the
+ * helper's pid namespace and comm its command, or SCTLS_ID_UNKNOWN and "".
  */
 struct sctls_open {
 	__u16 family;		/* AF_INET or AF_INET6 */

@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sctls: one object per accepted connection. The socket callbacks only put
+ * the connection on the helper's ready list; the helper's read() turns its
+ * state into frames, receiving app bytes straight into the helper's buffer,
+ * and its write() sends the helper's bytes straight from its buffer.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "compat.h"
+#include "internal.h"
+
+#define SCTLS_OPEN_FRAME_LEN	(SCTLS_HDR_LEN + sizeof(struct sctls_open))
+
+struct sctls_conn {
+	struct sctls_helper *helper;
+	struct socket *sock;
+	u32 id;
+	struct list_head ready_node;	/* on helper->ready, under helper->lock */
+
+	struct sctls_open open;
+	bool open_sent;
+	bool app_eof;		/* the app's FIN went to the helper */
+	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
+	bool shut_wr;		/* our sending side is shut down */
+	bool closing;		/* the helper closed it orderly; staged still going */
+
+	u32 rx_credit;		/* app bytes the helper still accepts */
+	u32 tx_credit;		/* helper bytes we still accept */
+	u32 credit_back;	/* helper bytes the app's socket took, not returned */
+
+	/* Helper bytes the app's socket refused for now: at most the window. */
+	u8 *staged;
+	u32 staged_off;
+	u32 staged_len;
+
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+};
+
+static void sctls_conn_queue(struct sctls_conn *conn)
+{
+	struct sctls_helper *helper = conn->helper;
+
+	spin_lock_bh(&helper->lock);
+	if (list_empty(&conn->ready_node))
+		list_add_tail(&conn->ready_node, &helper->ready);
+	spin_unlock_bh(&helper->lock);
+	wake_up_interruptible(&helper->wait);
+}
+
+/* Socket callbacks: softirq or process context; queue and wake only. */
+static void sctls_conn_callback(struct sock *sk)
+{
+	struct sctls_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn)
+		sctls_conn_queue(conn);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void sctls_conn_data_ready(struct sock *sk)
+{
+	struct sctls_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	/* Without credit the bytes wait in the socket; CREDIT requeues. */
+	if (conn && READ_ONCE(conn->rx_credit))
+		sctls_conn_queue(conn);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void sctls_conn_write_space(struct sock *sk)
+{
+	struct sctls_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn && READ_ONCE(conn->staged_len))
+		sctls_conn_queue(conn);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void sctls_conn_hook(struct sctls_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	conn->saved_data_ready = sk->sk_data_ready;
+	conn->saved_write_space = sk->sk_write_space;
+	conn->saved_state_change = sk->sk_state_change;
+	sk->sk_user_data = conn;
+	sk->sk_data_ready = sctls_conn_data_ready;
+	sk->sk_write_space = sctls_conn_write_space;
+	sk->sk_state_change = sctls_conn_callback;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void sctls_conn_unhook(struct sctls_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = conn->saved_data_ready;
+	sk->sk_write_space = conn->saved_write_space;
+	sk->sk_state_change = conn->saved_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * The app's own socket: on loopback it sits in the same namespace's
+ * established hash, with the accepted socket's ends swapped. Returned
+ * referenced (sock_gen_put), or NULL.
+ */
+static struct sock *sctls_conn_peer(struct sctls_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+	struct net *net = sock_net(sk);
+	const struct inet_sock *inet = inet_sk(sk);
+	struct sock *peer;
+
+	rcu_read_lock();
+	if (sk->sk_family == AF_INET)
+		peer = sctls_inet_lookup_established(net, inet->inet_rcv_saddr,
+						     inet->inet_sport,
+						     inet->inet_daddr,
+						     ntohs(inet->inet_dport));
+	else
+		peer = sctls_inet6_lookup_established(net, &sk->sk_v6_rcv_saddr,
+						      inet->inet_sport,
+						      &sk->sk_v6_daddr,
+						      ntohs(inet->inet_dport));
+	rcu_read_unlock();
+	return peer;
+}
+
+/* Who connected: addresses, ports, and the owner of the app's socket. */
+static void sctls_conn_describe(struct sctls_conn *conn)
+{
+	struct user_namespace *ns = conn->helper->user_ns;
+	struct sock *sk = conn->sock->sk;
+	const struct inet_sock *inet = inet_sk(sk);
+	struct sctls_open *open = &conn->open;
+	struct sock *peer;
+
+	open->family = sk->sk_family;
+	open->local_port = ntohs(inet->inet_sport);
+	open->peer_port = ntohs(inet->inet_dport);
+	if (sk->sk_family == AF_INET) {
+		memcpy(open->local_addr, &inet->inet_rcv_saddr, 4);
+		memcpy(open->peer_addr, &inet->inet_daddr, 4);
+	} else {
+		memcpy(open->local_addr, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(open->peer_addr, &sk->sk_v6_daddr, 16);
+	}
+	open->uid = SCTLS_ID_UNKNOWN;
+	open->gid = SCTLS_ID_UNKNOWN;
+	open->pid = SCTLS_ID_UNKNOWN;
+
+	peer = sctls_conn_peer(conn);
+	if (!peer)
+		return;
+	if (sk_fullsock(peer)) {
+		kuid_t uid = sock_net_uid(sock_net(peer), peer);
+
+		open->uid = from_kuid_munged(ns, uid);
+		read_lock_bh(&peer->sk_callback_lock);
+		if (peer->sk_socket) {
+			kgid_t gid = SOCK_INODE(peer->sk_socket)->i_gid;
+
+			open->gid = from_kgid_munged(ns, gid);
+		}
+		read_unlock_bh(&peer->sk_callback_lock);
+	}
+	sock_gen_put(peer);
+}
+
+/* Take an accepted socket; over max_conns it is reset. */
+int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
+{
+	struct sctls_conn *conn;
+	int err;
+
+	if (helper->nr_conns >= helper->max_conns) {
+		helper->conns_refused_max++;
+		err = -EMFILE;
+		goto err_reset;
+	}
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn) {
+		err = -ENOMEM;
+		goto err_reset;
+	}
+	conn->helper = helper;
+	conn->sock = sock;
+	conn->rx_credit = helper->window;
+	conn->tx_credit = helper->window;
+	INIT_LIST_HEAD(&conn->ready_node);
+
+	/* Cyclic ids: a stale id is not soon reused. */
+	err = xa_alloc_cyclic(&helper->conns, &conn->id, conn,
+			      XA_LIMIT(1, U32_MAX), &helper->next_id, GFP_KERNEL);
+	if (err < 0) {
+		kfree(conn);
+		goto err_reset;
+	}
+	helper->nr_conns++;
+	sctls_conn_describe(conn);
+	sctls_conn_hook(conn);
+	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */
+	return 0;
+
+err_reset:
+	sock_no_linger(sock->sk);
+	sock_release(sock);
+	return err;
+}
+
+static void sctls_conn_destroy(struct sctls_conn *conn, bool reset)
+{
+	struct sctls_helper *helper = conn->helper;
+
+	sctls_conn_unhook(conn);
+	spin_lock_bh(&helper->lock);
+	list_del_init(&conn->ready_node);
+	spin_unlock_bh(&helper->lock);
+	xa_erase(&helper->conns, conn->id);
+	helper->nr_conns--;
+
+	if (reset)
+		sock_no_linger(conn->sock->sk);
+	sock_release(conn->sock);
+	kvfree(conn->staged);
+	kfree(conn);
+}
+
+void sctls_conn_destroy_all(struct sctls_helper *helper)
+{
+	struct sctls_conn *conn;
+	unsigned long id;
+
+	xa_for_each(&helper->conns, id, conn)
+		sctls_conn_destroy(conn, true);
+}
+
+/* An orderly end of our side: FIN after everything sent, unread bytes dropped. */
+static void sctls_conn_finish(struct sctls_conn *conn)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+
+	kernel_sock_shutdown(conn->sock, SHUT_WR);
+	/* Unread bytes would make TCP reset instead of closing. */
+	do {
+		iov_iter_discard(&msg.msg_iter, ITER_DEST, SCTLS_MAX_PAYLOAD);
+	} while (sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT) > 0);
+	sctls_conn_destroy(conn, false);
+}
+
+/* Send what the app's socket takes now; 0 or -errno from the socket. */
+static int sctls_conn_send(struct sctls_conn *conn, struct iov_iter *from,
+			   size_t len, size_t *sent)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	int ret;
+
+	msg.msg_iter = *from;
+	iov_iter_truncate(&msg.msg_iter, len);
+	ret = sock_sendmsg(conn->sock, &msg);
+	*sent = ret > 0 ? ret : 0;
+	return ret < 0 && ret != -EAGAIN ? ret : 0;
+}
+
+/* Push staged bytes; returns true when none are left. */
+static bool sctls_conn_flush(struct sctls_conn *conn)
+{
+	struct kvec vec;
+	struct iov_iter it;
+	size_t sent;
+
+	if (!conn->staged_len)
+		return true;
+	vec.iov_base = conn->staged + conn->staged_off;
+	vec.iov_len = conn->staged_len;
+	iov_iter_kvec(&it, ITER_SOURCE, &vec, 1, vec.iov_len);
+	if (sctls_conn_send(conn, &it, vec.iov_len, &sent))
+		sent = 0;	/* the socket failed: its state change closes it */
+	conn->staged_off += sent;
+	WRITE_ONCE(conn->staged_len, conn->staged_len - sent);
+	conn->credit_back += sent;
+	if (conn->staged_len)
+		return false;
+	kvfree(conn->staged);
+	conn->staged = NULL;
+	conn->staged_off = 0;
+	return true;
+}
+
+/* Keep bytes the socket refused, after any already kept. */
+static int sctls_conn_stage(struct sctls_conn *conn, struct iov_iter *from,
+			    size_t len)
+{
+	u32 window = conn->helper->window;
+
+	if (!conn->staged) {
+		conn->staged = kvmalloc(window, GFP_KERNEL);
+		if (!conn->staged)
+			return -ENOMEM;
+	}
+	/* Credit bounds staged bytes by the window: compact to make room. */
+	if (conn->staged_off + conn->staged_len + len > window) {
+		memmove(conn->staged, conn->staged + conn->staged_off,
+			conn->staged_len);
+		conn->staged_off = 0;
+	}
+	if (!copy_from_iter_full(conn->staged + conn->staged_off +
+				 conn->staged_len, len, from))
+		return -EFAULT;
+	WRITE_ONCE(conn->staged_len, conn->staged_len + len);
+	return 0;
+}
+
+/* Write a frame header into the helper's buffer. */
+static int sctls_put_hdr(struct iov_iter *to, u16 type, u32 conn_id, u32 arg,
+			 u32 payload_len)
+{
+	struct sctls_hdr hdr = {
+		.len = SCTLS_HDR_LEN + payload_len,
+		.type = type,
+		.conn = conn_id,
+		.arg = arg,
+	};
+
+	return copy_to_iter(&hdr, sizeof(hdr), to) == sizeof(hdr) ? 0 : -EFAULT;
+}
+
+/*
+ * Receive up to max bytes of app data straight into the helper's buffer,
+ * behind a header written afterwards. Returns the frame's length, 0 when no
+ * bytes wait, or -errno from the socket (0 bytes and EOF: -EPIPE).
+ */
+static ssize_t sctls_conn_recv_data(struct sctls_conn *conn,
+				    struct iov_iter *to, size_t max)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct iov_iter hdr_pos = *to;
+	int ret, err;
+
+	iov_iter_advance(to, SCTLS_HDR_LEN);
+	msg.msg_iter = *to;
+	iov_iter_truncate(&msg.msg_iter, max);
+	ret = sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT);
+	if (ret <= 0) {
+		*to = hdr_pos;
+		if (ret == 0)
+			return -EPIPE;
+		return ret == -EAGAIN ? 0 : ret;
+	}
+	iov_iter_advance(to, ret);
+	err = sctls_put_hdr(&hdr_pos, SCTLS_DATA, conn->id, 0, ret);
+	return err ? err : SCTLS_HDR_LEN + ret;
+}
+
+/*
+ * Turn a ready connection's state into frames in the helper's buffer.
+ * Returns the bytes written (>= 0) and sets *again when the connection may
+ * have more to say, or -ENOSPC / -EFAULT with nothing written. The
+ * connection may be gone on return.
+ */
+static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
+				 bool *again)
+{
+	struct sock *sk = conn->sock->sk;
+	size_t written = 0;
+	ssize_t ret;
+	int err;
+
+	*again = false;
+	if (conn->closing) {
+		/* Closed by the helper: push staged bytes, report nothing. */
+		if (sctls_conn_flush(conn))
+			sctls_conn_finish(conn);
+		else if (sk->sk_err)
+			sctls_conn_destroy(conn, true);
+		return 0;
+	}
+
+	if (!conn->open_sent) {
+		if (iov_iter_count(to) < SCTLS_OPEN_FRAME_LEN)
+			return -ENOSPC;
+		if (sctls_put_hdr(to, SCTLS_OPEN, conn->id, 0, sizeof(conn->open)) ||
+		    copy_to_iter(&conn->open, sizeof(conn->open), to) !=
+		    sizeof(conn->open))
+			return -EFAULT;
+		conn->open_sent = true;
+		written += SCTLS_OPEN_FRAME_LEN;
+	}
+
+	if (sctls_conn_flush(conn) && conn->helper_fin && !conn->shut_wr) {
+		kernel_sock_shutdown(conn->sock, SHUT_WR);
+		conn->shut_wr = true;
+	}
+
+	/* Credit goes back in quarters of the window, not per frame. */
+	if (conn->credit_back >= conn->helper->window / 4) {
+		if (iov_iter_count(to) < SCTLS_HDR_LEN)
+			goto no_space;
+		if (sctls_put_hdr(to, SCTLS_CREDIT, conn->id, conn->credit_back, 0))
+			return -EFAULT;
+		conn->tx_credit += conn->credit_back;
+		conn->credit_back = 0;
+		written += SCTLS_HDR_LEN;
+	}
+
+	err = 0;
+	if (!conn->app_eof && conn->rx_credit) {
+		size_t room = iov_iter_count(to);
+
+		if (room < SCTLS_HDR_LEN + 1)
+			goto no_space;
+		room = min3(room - SCTLS_HDR_LEN, (size_t)conn->rx_credit,
+			    (size_t)SCTLS_MAX_PAYLOAD);
+		ret = sctls_conn_recv_data(conn, to, room);
+		if (ret > 0) {
+			conn->rx_credit -= ret - SCTLS_HDR_LEN;
+			written += ret;
+			*again = true;
+			return written;
+		}
+		if (ret == -EPIPE) {
+			if (sctls_put_hdr(to, SCTLS_FIN, conn->id, 0, 0))
+				return -EFAULT;
+			conn->app_eof = true;
+			written += SCTLS_HDR_LEN;
+		} else if (ret == -EFAULT) {
+			return written ? written : -EFAULT;
+		} else if (ret < 0) {
+			err = -ret;
+		}
+	}
+
+	/* A reset or error, or both directions done: the final CLOSE. */
+	if (!err)
+		err = -sock_error(sk);	/* reads and clears sk_err */
+	if (err || (conn->app_eof && conn->shut_wr)) {
+		if (iov_iter_count(to) < SCTLS_HDR_LEN)
+			goto no_space;
+		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, err, 0))
+			return -EFAULT;
+		sctls_conn_destroy(conn, err != 0);
+		return written + SCTLS_HDR_LEN;
+	}
+	return written;
+
+no_space:
+	*again = true;
+	return written ? written : -ENOSPC;
+}
+
+/* Fill the helper's buffer with frames of ready connections. */
+ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to)
+{
+	size_t written = 0;
+	ssize_t ret = 0;
+
+	if (READ_ONCE(helper->accept_pending))
+		sctls_accept_all(helper);
+
+	while (iov_iter_count(to) >= SCTLS_HDR_LEN) {
+		struct sctls_conn *conn;
+		bool again;
+
+		spin_lock_bh(&helper->lock);
+		conn = list_first_entry_or_null(&helper->ready,
+						struct sctls_conn, ready_node);
+		if (conn)
+			list_del_init(&conn->ready_node);
+		spin_unlock_bh(&helper->lock);
+		if (!conn)
+			break;
+
+		ret = sctls_conn_report(conn, to, &again);
+		if (ret == -ENOSPC || ret == -EFAULT) {
+			sctls_conn_queue(conn);	/* nothing lost: report later */
+			break;
+		}
+		written += ret;
+		/* Round robin: a busy connection goes to the back. */
+		if (again)
+			sctls_conn_queue(conn);
+	}
+	if (written)
+		return written;
+	/* Too small a buffer for the next frame. */
+	return ret == -ENOSPC ? -EINVAL : ret;
+}
+
+/* Apply one valid frame from the helper. */
+int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
+		     struct iov_iter *payload)
+{
+	u32 len = hdr->len - SCTLS_HDR_LEN;
+	struct sctls_conn *conn;
+	size_t sent;
+	int err;
+
+	conn = xa_load(&helper->conns, hdr->conn);
+	if (!conn || conn->closing) {
+		/* Gone a moment ago: a normal race, not an error. */
+		helper->frames_dropped++;
+		iov_iter_advance(payload, len);
+		return 0;
+	}
+
+	switch (hdr->type) {
+	case SCTLS_DATA:
+		if (conn->helper_fin)
+			return -EPIPE;
+		if (len > conn->tx_credit)
+			return -ENOBUFS;
+		sent = 0;
+		if (!conn->staged_len) {
+			err = sctls_conn_send(conn, payload, len, &sent);
+			if (err) {
+				/* The app is gone; its CLOSE is on its way. */
+				iov_iter_advance(payload, len);
+				conn->tx_credit -= len;
+				return 0;
+			}
+			iov_iter_advance(payload, sent);
+		}
+		if (sent < len) {
+			err = sctls_conn_stage(conn, payload, len - sent);
+			if (err)
+				return err;
+		}
+		conn->tx_credit -= len;
+		conn->credit_back += sent;
+		if (conn->credit_back >= helper->window / 4)
+			sctls_conn_queue(conn);
+		return 0;
+
+	case SCTLS_FIN:
+		conn->helper_fin = true;
+		if (!conn->staged_len && !conn->shut_wr) {
+			kernel_sock_shutdown(conn->sock, SHUT_WR);
+			conn->shut_wr = true;
+		}
+		/* Staged bytes go first; or both directions are done now. */
+		sctls_conn_queue(conn);
+		return 0;
+
+	case SCTLS_CREDIT:
+		if (hdr->arg > U32_MAX - conn->rx_credit)
+			return -EINVAL;
+		WRITE_ONCE(conn->rx_credit, conn->rx_credit + hdr->arg);
+		sctls_conn_queue(conn);	/* bytes may be waiting for it */
+		return 0;
+
+	case SCTLS_CLOSE:
+		if (!(hdr->flags & SCTLS_CLOSE_ORDERLY)) {
+			sctls_conn_destroy(conn, true);
+			return 0;
+		}
+		if (sctls_conn_flush(conn)) {
+			sctls_conn_finish(conn);
+			return 0;
+		}
+		/* Staged bytes first; the id is gone for the helper already. */
+		conn->closing = true;
+		return 0;
+	}
+	return -EINVAL;
+}

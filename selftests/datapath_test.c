@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data path: apps connect to the loopback port, the test plays the
+ * helper on /dev/sctls, and both sides check what the other did.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "lib/gateway.h"
+#include "lib/module.h"
+
+#define PORT SCTLS_DEFAULT_PORT
+#define WINDOW 65536
+
+static int open_dev(void)
+{
+	return open("/dev/" SCTLS_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+}
+
+/* Load the module; a test killed by its timeout skips teardown. */
+static int load_fresh(struct __test_metadata *_metadata, const char *params)
+{
+	if (sctls_module_loaded()) {
+		TH_LOG("sctls was left loaded by an earlier test; unloading");
+		sctls_module_unload();
+	}
+	return sctls_module_load(params);
+}
+
+FIXTURE(gw) {
+	struct gw_reader rd;
+	bool loaded;
+};
+
+FIXTURE_SETUP(gw)
+{
+	self->rd.fd = -1;
+	self->loaded = false;
+	if (!sctls_ko_path())
+		SKIP(return, "SCTLS_KO does not name sctls.ko");
+	ASSERT_EQ(0, load_fresh(_metadata, ""));
+	self->loaded = true;
+	self->rd.fd = open_dev();
+	ASSERT_LE(0, self->rd.fd);
+}
+
+FIXTURE_TEARDOWN(gw)
+{
+	if (self->rd.fd >= 0)
+		close(self->rd.fd);
+	if (self->loaded)
+		EXPECT_EQ(0, sctls_module_unload());
+}
+
+/* Wait for the OPEN of a new connection; its id, or 0. */
+static uint32_t expect_open(struct gw_reader *rd, struct sctls_open *open)
+{
+	struct sctls_frame f;
+
+	if (gw_next(rd, &f, GW_TIMEOUT_MS) != 1 || f.hdr.type != SCTLS_OPEN)
+		return 0;
+	memcpy(open, f.payload, sizeof(*open));
+	return f.hdr.conn;
+}
+
+/* A connected app and the id the helper knows it by. */
+static int connect_and_open(struct gw_reader *rd, int family, uint32_t *id)
+{
+	struct sctls_open open;
+	int fd = gw_connect(family, PORT);
+
+	*id = fd >= 0 ? expect_open(rd, &open) : 0;
+	return fd;
+}
+
+TEST(refused_without_helper)
+{
+	int fd;
+
+	if (!sctls_ko_path())
+		SKIP(return, "SCTLS_KO does not name sctls.ko");
+	ASSERT_EQ(0, load_fresh(_metadata, ""));
+	EXPECT_EQ(-1, gw_connect(AF_INET, PORT));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	EXPECT_EQ(-1, gw_connect(AF_INET6, PORT));
+	EXPECT_EQ(ECONNREFUSED, errno);
+
+	/* Listeners come with the helper and go with it. */
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(-1, gw_connect(AF_INET, PORT));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	EXPECT_EQ(0, sctls_module_unload());
+}
+
+TEST_F(gw, open_reports_ipv4_peer)
+{
+	struct sctls_open open;
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	int fd = gw_connect(AF_INET, PORT);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(0, expect_open(&self->rd, &open));
+	EXPECT_EQ(AF_INET, open.family);
+	EXPECT_EQ(PORT, open.local_port);
+	EXPECT_EQ(gw_local_port(fd), open.peer_port);
+	EXPECT_EQ(0, memcmp(&lo, open.peer_addr, 4));
+	EXPECT_EQ(0, memcmp(&lo, open.local_addr, 4));
+	EXPECT_EQ(getuid(), open.uid);
+	EXPECT_EQ(getgid(), open.gid);
+	close(fd);
+}
+
+TEST_F(gw, open_reports_ipv6_peer)
+{
+	struct sctls_open open;
+	int fd = gw_connect(AF_INET6, PORT);
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(0, expect_open(&self->rd, &open));
+	EXPECT_EQ(AF_INET6, open.family);
+	EXPECT_EQ(PORT, open.local_port);
+	EXPECT_EQ(gw_local_port(fd), open.peer_port);
+	EXPECT_EQ(0, memcmp(&in6addr_loopback, open.peer_addr, 16));
+	EXPECT_EQ(getuid(), open.uid);
+	close(fd);
+}
+
+TEST_F(gw, open_reports_uid_of_app)
+{
+	struct sctls_open open;
+	int go[2], status;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char c;
+		int fd;
+
+		close(go[1]);
+		if (setgroups(0, NULL) || setresgid(1001, 1001, 1001) ||
+		    setresuid(1000, 1000, 1000))
+			_exit(2);
+		fd = gw_connect(AF_INET, PORT);
+		/* Hold the connection until the helper has looked. */
+		_exit(fd >= 0 && read(go[0], &c, 1) >= 0 ? 0 : 1);
+	}
+	ASSERT_NE(0, expect_open(&self->rd, &open));
+	EXPECT_EQ(1000, open.uid);
+	EXPECT_EQ(1001, open.gid);
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(gw, bytes_both_ways)
+{
+	const char ask[] = "GET / HTTP/1.1\r\n\r\n", answer[] = "HTTP/1.1 200 OK\r\n";
+	char got[64] = "";
+	struct sctls_frame f;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(sizeof(ask), send(fd, ask, sizeof(ask), 0));
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	ASSERT_EQ(SCTLS_DATA, f.hdr.type);
+	ASSERT_EQ(sizeof(ask), f.payload_len);
+	EXPECT_EQ(0, memcmp(ask, f.payload, sizeof(ask)));
+
+	ASSERT_EQ(SCTLS_HDR_LEN + sizeof(answer),
+		  gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, answer, sizeof(answer)));
+	ASSERT_EQ(sizeof(answer), gw_recv_all(fd, got, sizeof(answer), GW_TIMEOUT_MS));
+	EXPECT_STREQ(answer, got);
+	close(fd);
+}
+
+TEST_F(gw, app_half_close_then_helper_finishes)
+{
+	char got[8] = "";
+	struct sctls_frame f;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET6, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
+
+	/* The other direction still works, then ends in an orderly way. */
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "bye", 3));
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0));
+	ASSERT_EQ(3, gw_recv_all(fd, got, 3, GW_TIMEOUT_MS));
+	EXPECT_STREQ("bye", got);
+	EXPECT_EQ(0, gw_recv_all(fd, got, 1, GW_TIMEOUT_MS));	/* EOF */
+
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_CLOSE, f.hdr.type);
+	EXPECT_EQ(0, f.hdr.arg);
+	close(fd);
+}
+
+TEST_F(gw, helper_half_close_then_app_finishes)
+{
+	struct sctls_frame f;
+	char c;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0));
+	EXPECT_EQ(0, gw_recv_all(fd, &c, 1, GW_TIMEOUT_MS));	/* EOF */
+
+	/* The app may still talk after the helper's FIN. */
+	ASSERT_EQ(4, send(fd, "more", 4, 0));
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	ASSERT_EQ(SCTLS_DATA, f.hdr.type);
+	EXPECT_EQ(0, memcmp("more", f.payload, 4));
+	close(fd);
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_CLOSE, f.hdr.type);
+	EXPECT_EQ(0, f.hdr.arg);
+}
+
+TEST_F(gw, app_reset_is_close_econnreset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sctls_frame f;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	close(fd);
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_CLOSE, f.hdr.type);
+	EXPECT_EQ(ECONNRESET, f.hdr.arg);
+}
+
+TEST_F(gw, helper_reset_reaches_app)
+{
+	char c;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(SCTLS_HDR_LEN, gw_send(self->rd.fd, SCTLS_CLOSE, 0, id, 0, NULL, 0));
+	EXPECT_EQ(-ECONNRESET, gw_recv_all(fd, &c, 1, GW_TIMEOUT_MS));
+	close(fd);
+}
+
+TEST_F(gw, helper_orderly_close_delivers_all_then_eof)
+{
+	static char out[20000], got[sizeof(out)];
+	uint8_t frames[2 * SCTLS_HDR_LEN + sizeof(out)];
+	ssize_t a, b;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	memset(out, 'x', sizeof(out));
+	a = sctls_frame_encode(frames, sizeof(frames), SCTLS_DATA, 0, id, 0,
+			       out, sizeof(out));
+	b = sctls_frame_encode(frames + a, sizeof(frames) - a, SCTLS_CLOSE,
+			       SCTLS_CLOSE_ORDERLY, id, 0, NULL, 0);
+	ASSERT_EQ(a + b, write(self->rd.fd, frames, a + b));
+	ASSERT_EQ(sizeof(out), gw_recv_all(fd, got, sizeof(got), GW_TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(out, got, sizeof(out)));
+	EXPECT_EQ(0, gw_recv_all(fd, got, 1, GW_TIMEOUT_MS));	/* EOF */
+	close(fd);
+}
+
+TEST_F(gw, helper_exit_resets_every_app)
+{
+	int fds[100];
+	unsigned int i;
+	uint32_t id;
+	char c;
+
+	for (i = 0; i < 100; i++) {
+		fds[i] = connect_and_open(&self->rd, i % 2 ? AF_INET6 : AF_INET, &id);
+		ASSERT_NE(0, id);
+	}
+	close(self->rd.fd);
+	self->rd.fd = -1;
+	for (i = 0; i < 100; i++) {
+		EXPECT_EQ(-ECONNRESET, gw_recv_all(fds[i], &c, 1, GW_TIMEOUT_MS));
+		close(fds[i]);
+	}
+	/* Nothing holds the module: the teardown's unload must succeed. */
+}
+
+TEST_F(gw, helper_without_credit_gets_at_most_window)
+{
+	static char chunk[65536];
+	struct sctls_frame f;
+	size_t got = 0;
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+	/* The app writes until TCP pushes back... */
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		if (send(fd, chunk, sizeof(chunk), 0) > 0)
+			continue;
+		ASSERT_EQ(EAGAIN, errno);
+		if (poll(&pfd, 1, 500) == 0)
+			break;	/* no room came back: the window is shut */
+	}
+	/* ...and the helper, returning no credit, got exactly one window. */
+	while (gw_next_for(&self->rd, id, &f, 500) == 1) {
+		ASSERT_EQ(SCTLS_DATA, f.hdr.type);
+		got += f.payload_len;
+	}
+	EXPECT_EQ(WINDOW, got);
+
+	/* Credit lets more through. */
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_CREDIT, 0, id, 1000, NULL, 0));
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_DATA, f.hdr.type);
+	EXPECT_EQ(1000, f.payload_len);
+	close(fd);
+}
+
+TEST_F(gw, data_past_credit_is_enobufs)
+{
+	static char big[40000];
+	char got[3];
+	uint32_t id;
+	int fd = connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, big, sizeof(big)));
+	EXPECT_EQ(-1, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, big, sizeof(big)));
+	EXPECT_EQ(ENOBUFS, errno);
+	/* Within what is left it still works. */
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "end", 3));
+	ASSERT_EQ(sizeof(big), gw_recv_all(fd, big, sizeof(big), GW_TIMEOUT_MS));
+	ASSERT_EQ(3, gw_recv_all(fd, got, 3, GW_TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp("end", got, 3));
+	close(fd);
+}
+
+FIXTURE(bad_write) {
+	struct gw_reader rd;
+	int app;
+	uint32_t id;
+};
+
+FIXTURE_VARIANT(bad_write) {
+	uint32_t len;		/* header's len */
+	uint32_t written;	/* bytes write() is given */
+	uint16_t type;
+	uint16_t flags;
+	bool conn_zero;
+	int error;
+};
+
+FIXTURE_VARIANT_ADD(bad_write, shorter_than_header) {
+	.len = SCTLS_HDR_LEN, .written = 10, .type = SCTLS_FIN, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, len_over_bytes_written) {
+	.len = SCTLS_HDR_LEN + 100, .written = SCTLS_HDR_LEN + 50,
+	.type = SCTLS_DATA, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, len_below_header) {
+	.len = 8, .written = SCTLS_HDR_LEN, .type = SCTLS_FIN, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, unknown_type) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = 99, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, open_from_helper) {
+	.len = SCTLS_HDR_LEN + sizeof(struct sctls_open),
+	.written = SCTLS_HDR_LEN + sizeof(struct sctls_open),
+	.type = SCTLS_OPEN, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, payload_over_max) {
+	.len = SCTLS_MAX_FRAME + 1, .written = SCTLS_MAX_FRAME + 1,
+	.type = SCTLS_DATA, .error = EMSGSIZE,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, zero_length_data) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = SCTLS_DATA,
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, fin_with_payload) {
+	.len = SCTLS_HDR_LEN + 4, .written = SCTLS_HDR_LEN + 4,
+	.type = SCTLS_FIN, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, unknown_flag) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = SCTLS_CLOSE,
+	.flags = 0x40, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, conn_zero) {
+	.len = SCTLS_HDR_LEN + 4, .written = SCTLS_HDR_LEN + 4,
+	.type = SCTLS_DATA, .conn_zero = true, .error = EINVAL,
+};
+
+FIXTURE_SETUP(bad_write)
+{
+	self->rd.fd = -1;
+	self->app = -1;
+	if (!sctls_ko_path())
+		SKIP(return, "SCTLS_KO does not name sctls.ko");
+	ASSERT_EQ(0, load_fresh(_metadata, ""));
+	self->rd.fd = open_dev();
+	ASSERT_LE(0, self->rd.fd);
+	self->app = connect_and_open(&self->rd, AF_INET, &self->id);
+	ASSERT_NE(0, self->id);
+}
+
+FIXTURE_TEARDOWN(bad_write)
+{
+	close(self->app);
+	close(self->rd.fd);
+	sctls_module_unload();
+}
+
+TEST_F(bad_write, rejected_and_nothing_changes)
+{
+	static uint8_t frame[SCTLS_MAX_FRAME + 16];
+	struct sctls_hdr hdr = {
+		.len = variant->len, .type = variant->type,
+		.flags = variant->flags, .conn = variant->conn_zero ? 0 : self->id,
+	};
+	char got[8] = "";
+	struct sctls_frame f;
+
+	memset(frame, 'z', sizeof(frame));
+	memcpy(frame, &hdr, sizeof(hdr));
+	EXPECT_EQ(-1, write(self->rd.fd, frame, variant->written));
+	EXPECT_EQ(variant->error, errno);
+
+	/* The connection is as it was: a good frame goes through alone. */
+	ASSERT_EQ(SCTLS_HDR_LEN + 2, gw_send(self->rd.fd, SCTLS_DATA, 0,
+					     self->id, 0, "ok", 2));
+	ASSERT_EQ(0, shutdown(self->app, SHUT_WR));
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_FIN, 0, self->id, 0, NULL, 0));
+	ASSERT_EQ(2, gw_recv_all(self->app, got, sizeof(got), GW_TIMEOUT_MS));
+	EXPECT_STREQ("ok", got);
+	ASSERT_EQ(1, gw_next_for(&self->rd, self->id, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
+}
+
+TEST_F(gw, frame_for_gone_connection_is_dropped)
+{
+	EXPECT_EQ(SCTLS_HDR_LEN + 4,
+		  gw_send(self->rd.fd, SCTLS_DATA, 0, 4242, 0, "late", 4));
+}
+
+TEST_F(gw, poll_wakes_on_open)
+{
+	struct pollfd pfd = { .fd = self->rd.fd, .events = POLLIN };
+	int fd;
+
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	fd = gw_connect(AF_INET, PORT);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
+	EXPECT_TRUE(pfd.revents & POLLIN);
+	close(fd);
+}
+
+TEST_F(gw, nonblocking_read_with_nothing_is_eagain)
+{
+	char buf[256];
+
+	ASSERT_EQ(0, fcntl(self->rd.fd, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(-1, read(self->rd.fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(gw, small_read_buffer_is_einval_and_loses_nothing)
+{
+	struct pollfd pfd = { .fd = self->rd.fd, .events = POLLIN };
+	struct sctls_open open;
+	char small[40];
+	int fd = gw_connect(AF_INET, PORT);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
+	EXPECT_EQ(-1, read(self->rd.fd, small, sizeof(small)));	/* OPEN is 88 */
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_NE(0, expect_open(&self->rd, &open));
+	EXPECT_EQ(gw_local_port(fd), open.peer_port);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

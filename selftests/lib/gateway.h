@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A test's side of the gateway: the helper's frames, read with bounded
+ * waits, and apps connecting to the served loopback port.
+ */
+#ifndef SCTLS_SELFTEST_GATEWAY_H
+#define SCTLS_SELFTEST_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../userspace/common/frame.h"
+
+#define GW_TIMEOUT_MS	5000
+
+struct gw_reader {
+	int fd;
+	size_t start, end;
+	uint8_t buf[256 * 1024];
+};
+
+/* The next frame from the device within timeout_ms: 1, 0 on timeout, or -errno. */
+int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms);
+
+/* The next frame for conn, skipping CREDIT frames: as gw_next. */
+int gw_next_for(struct gw_reader *rd, uint32_t conn, struct sctls_frame *f,
+		int timeout_ms);
+
+/* Write one frame; write()'s result, -1 and errno on error. */
+ssize_t gw_send(int fd, uint16_t type, uint16_t flags, uint32_t conn,
+		uint32_t arg, const void *payload, size_t len);
+
+/* A blocking TCP connection to the loopback port of family; -1 on error. */
+int gw_connect(int family, uint16_t port);
+
+/* The local port of a socket. */
+uint16_t gw_local_port(int fd);
+
+/* Read exactly len bytes within timeout_ms each; bytes read, or -errno. */
+ssize_t gw_recv_all(int fd, void *buf, size_t len, int timeout_ms);
+
+#endif
