@@ -28,7 +28,7 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test
+SELFTESTS := device_test datapath_test scale_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c userspace/common/frame.c
 UNIT_TESTS := frame_test
 

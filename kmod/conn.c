@@ -49,6 +49,19 @@ struct sctls_conn {
 	void (*saved_state_change)(struct sock *sk);
 };
 
+static struct kmem_cache *sctls_conn_cache __read_mostly;
+
+int sctls_conn_cache_init(void)
+{
+	sctls_conn_cache = KMEM_CACHE(sctls_conn, 0);
+	return sctls_conn_cache ? 0 : -ENOMEM;
+}
+
+void sctls_conn_cache_exit(void)
+{
+	kmem_cache_destroy(sctls_conn_cache);
+}
+
 static void sctls_conn_queue(struct sctls_conn *conn)
 {
 	struct sctls_helper *helper = conn->helper;
@@ -201,7 +214,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 		err = -EMFILE;
 		goto err_reset;
 	}
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kmem_cache_zalloc(sctls_conn_cache, GFP_KERNEL);
 	if (!conn) {
 		err = -ENOMEM;
 		goto err_reset;
@@ -216,7 +229,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	err = xa_alloc_cyclic(&helper->conns, &conn->id, conn,
 			      XA_LIMIT(1, U32_MAX), &helper->next_id, GFP_KERNEL);
 	if (err < 0) {
-		kfree(conn);
+		kmem_cache_free(sctls_conn_cache, conn);
 		goto err_reset;
 	}
 	helper->nr_conns++;
@@ -246,7 +259,7 @@ static void sctls_conn_destroy(struct sctls_conn *conn, bool reset)
 		sock_no_linger(conn->sock->sk);
 	sock_release(conn->sock);
 	kvfree(conn->staged);
-	kfree(conn);
+	kmem_cache_free(sctls_conn_cache, conn);
 }
 
 void sctls_conn_destroy_all(struct sctls_helper *helper)

@@ -89,6 +89,8 @@ void sctls_listen_stop(struct sctls_helper *helper);
 void sctls_accept_all(struct sctls_helper *helper);
 
 /* conn.c */
+int sctls_conn_cache_init(void);
+void sctls_conn_cache_exit(void);
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock);
 ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to);
 int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,

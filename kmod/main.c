@@ -102,9 +102,13 @@ static int __init sctls_init(void)
 	if (err)
 		return err;
 
-	err = register_pernet_device(&sctls_net_ops);
+	err = sctls_conn_cache_init();
 	if (err)
 		return err;
+
+	err = register_pernet_device(&sctls_net_ops);
+	if (err)
+		goto err_cache;
 
 	err = sctls_chardev_init();
 	if (err)
@@ -115,6 +119,8 @@ static int __init sctls_init(void)
 
 err_pernet:
 	unregister_pernet_device(&sctls_net_ops);
+err_cache:
+	sctls_conn_cache_exit();
 	return err;
 }
 
@@ -122,6 +128,7 @@ static void __exit sctls_exit(void)
 {
 	sctls_chardev_exit();
 	unregister_pernet_device(&sctls_net_ops);
+	sctls_conn_cache_exit();
 }
 
 module_init(sctls_init);

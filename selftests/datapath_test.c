@@ -19,23 +19,7 @@
 #include "lib/gateway.h"
 #include "lib/module.h"
 
-#define PORT SCTLS_DEFAULT_PORT
 #define WINDOW 65536
-
-static int open_dev(void)
-{
-	return open("/dev/" SCTLS_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-}
-
-/* Load the module; a test killed by its timeout skips teardown. */
-static int load_fresh(struct __test_metadata *_metadata, const char *params)
-{
-	if (sctls_module_loaded()) {
-		TH_LOG("sctls was left loaded by an earlier test; unloading");
-		sctls_module_unload();
-	}
-	return sctls_module_load(params);
-}
 
 FIXTURE(gw) {
 	struct gw_reader rd;
@@ -48,9 +32,9 @@ FIXTURE_SETUP(gw)
 	self->loaded = false;
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, load_fresh(_metadata, ""));
+	ASSERT_EQ(0, sctls_module_load_fresh(""));
 	self->loaded = true;
-	self->rd.fd = open_dev();
+	self->rd.fd = gw_open_dev();
 	ASSERT_LE(0, self->rd.fd);
 }
 
@@ -62,44 +46,23 @@ FIXTURE_TEARDOWN(gw)
 		EXPECT_EQ(0, sctls_module_unload());
 }
 
-/* Wait for the OPEN of a new connection; its id, or 0. */
-static uint32_t expect_open(struct gw_reader *rd, struct sctls_open *open)
-{
-	struct sctls_frame f;
-
-	if (gw_next(rd, &f, GW_TIMEOUT_MS) != 1 || f.hdr.type != SCTLS_OPEN)
-		return 0;
-	memcpy(open, f.payload, sizeof(*open));
-	return f.hdr.conn;
-}
-
-/* A connected app and the id the helper knows it by. */
-static int connect_and_open(struct gw_reader *rd, int family, uint32_t *id)
-{
-	struct sctls_open open;
-	int fd = gw_connect(family, PORT);
-
-	*id = fd >= 0 ? expect_open(rd, &open) : 0;
-	return fd;
-}
-
 TEST(refused_without_helper)
 {
 	int fd;
 
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, load_fresh(_metadata, ""));
-	EXPECT_EQ(-1, gw_connect(AF_INET, PORT));
+	ASSERT_EQ(0, sctls_module_load_fresh(""));
+	EXPECT_EQ(-1, gw_connect(AF_INET, SCTLS_DEFAULT_PORT));
 	EXPECT_EQ(ECONNREFUSED, errno);
-	EXPECT_EQ(-1, gw_connect(AF_INET6, PORT));
+	EXPECT_EQ(-1, gw_connect(AF_INET6, SCTLS_DEFAULT_PORT));
 	EXPECT_EQ(ECONNREFUSED, errno);
 
 	/* Listeners come with the helper and go with it. */
-	fd = open_dev();
+	fd = gw_open_dev();
 	ASSERT_LE(0, fd);
 	close(fd);
-	EXPECT_EQ(-1, gw_connect(AF_INET, PORT));
+	EXPECT_EQ(-1, gw_connect(AF_INET, SCTLS_DEFAULT_PORT));
 	EXPECT_EQ(ECONNREFUSED, errno);
 	EXPECT_EQ(0, sctls_module_unload());
 }
@@ -108,12 +71,12 @@ TEST_F(gw, open_reports_ipv4_peer)
 {
 	struct sctls_open open;
 	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
-	int fd = gw_connect(AF_INET, PORT);
+	int fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 
 	ASSERT_LE(0, fd);
-	ASSERT_NE(0, expect_open(&self->rd, &open));
+	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
 	EXPECT_EQ(AF_INET, open.family);
-	EXPECT_EQ(PORT, open.local_port);
+	EXPECT_EQ(SCTLS_DEFAULT_PORT, open.local_port);
 	EXPECT_EQ(gw_local_port(fd), open.peer_port);
 	EXPECT_EQ(0, memcmp(&lo, open.peer_addr, 4));
 	EXPECT_EQ(0, memcmp(&lo, open.local_addr, 4));
@@ -125,12 +88,12 @@ TEST_F(gw, open_reports_ipv4_peer)
 TEST_F(gw, open_reports_ipv6_peer)
 {
 	struct sctls_open open;
-	int fd = gw_connect(AF_INET6, PORT);
+	int fd = gw_connect(AF_INET6, SCTLS_DEFAULT_PORT);
 
 	ASSERT_LE(0, fd);
-	ASSERT_NE(0, expect_open(&self->rd, &open));
+	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
 	EXPECT_EQ(AF_INET6, open.family);
-	EXPECT_EQ(PORT, open.local_port);
+	EXPECT_EQ(SCTLS_DEFAULT_PORT, open.local_port);
 	EXPECT_EQ(gw_local_port(fd), open.peer_port);
 	EXPECT_EQ(0, memcmp(&in6addr_loopback, open.peer_addr, 16));
 	EXPECT_EQ(getuid(), open.uid);
@@ -154,11 +117,11 @@ TEST_F(gw, open_reports_uid_of_app)
 		if (setgroups(0, NULL) || setresgid(1001, 1001, 1001) ||
 		    setresuid(1000, 1000, 1000))
 			_exit(2);
-		fd = gw_connect(AF_INET, PORT);
+		fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 		/* Hold the connection until the helper has looked. */
 		_exit(fd >= 0 && read(go[0], &c, 1) >= 0 ? 0 : 1);
 	}
-	ASSERT_NE(0, expect_open(&self->rd, &open));
+	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
 	EXPECT_EQ(1000, open.uid);
 	EXPECT_EQ(1001, open.gid);
 	close(go[1]);
@@ -172,7 +135,7 @@ TEST_F(gw, bytes_both_ways)
 	char got[64] = "";
 	struct sctls_frame f;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(sizeof(ask), send(fd, ask, sizeof(ask), 0));
@@ -193,7 +156,7 @@ TEST_F(gw, app_half_close_then_helper_finishes)
 	char got[8] = "";
 	struct sctls_frame f;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET6, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET6, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
@@ -218,7 +181,7 @@ TEST_F(gw, helper_half_close_then_app_finishes)
 	struct sctls_frame f;
 	char c;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0));
@@ -242,7 +205,7 @@ TEST_F(gw, app_reset_is_close_econnreset)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct sctls_frame f;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
@@ -256,7 +219,7 @@ TEST_F(gw, helper_reset_reaches_app)
 {
 	char c;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(SCTLS_HDR_LEN, gw_send(self->rd.fd, SCTLS_CLOSE, 0, id, 0, NULL, 0));
@@ -270,7 +233,7 @@ TEST_F(gw, helper_orderly_close_delivers_all_then_eof)
 	uint8_t frames[2 * SCTLS_HDR_LEN + sizeof(out)];
 	ssize_t a, b;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	memset(out, 'x', sizeof(out));
@@ -293,7 +256,7 @@ TEST_F(gw, helper_exit_resets_every_app)
 	char c;
 
 	for (i = 0; i < 100; i++) {
-		fds[i] = connect_and_open(&self->rd, i % 2 ? AF_INET6 : AF_INET, &id);
+		fds[i] = gw_connect_and_open(&self->rd, i % 2 ? AF_INET6 : AF_INET, &id);
 		ASSERT_NE(0, id);
 	}
 	close(self->rd.fd);
@@ -311,7 +274,7 @@ TEST_F(gw, helper_without_credit_gets_at_most_window)
 	struct sctls_frame f;
 	size_t got = 0;
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
@@ -345,7 +308,7 @@ TEST_F(gw, data_past_credit_is_enobufs)
 	static char big[40000];
 	char got[3];
 	uint32_t id;
-	int fd = connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, big, sizeof(big)));
@@ -428,10 +391,10 @@ FIXTURE_SETUP(bad_write)
 	self->app = -1;
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, load_fresh(_metadata, ""));
-	self->rd.fd = open_dev();
+	ASSERT_EQ(0, sctls_module_load_fresh(""));
+	self->rd.fd = gw_open_dev();
 	ASSERT_LE(0, self->rd.fd);
-	self->app = connect_and_open(&self->rd, AF_INET, &self->id);
+	self->app = gw_connect_and_open(&self->rd, AF_INET, &self->id);
 	ASSERT_NE(0, self->id);
 }
 
@@ -480,7 +443,7 @@ TEST_F(gw, poll_wakes_on_open)
 	int fd;
 
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	fd = gw_connect(AF_INET, PORT);
+	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
 	EXPECT_TRUE(pfd.revents & POLLIN);
@@ -501,13 +464,13 @@ TEST_F(gw, small_read_buffer_is_einval_and_loses_nothing)
 	struct pollfd pfd = { .fd = self->rd.fd, .events = POLLIN };
 	struct sctls_open open;
 	char small[40];
-	int fd = gw_connect(AF_INET, PORT);
+	int fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
 	EXPECT_EQ(-1, read(self->rd.fd, small, sizeof(small)));	/* OPEN is 88 */
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_NE(0, expect_open(&self->rd, &open));
+	EXPECT_NE(0, gw_expect_open(&self->rd, &open));
 	EXPECT_EQ(gw_local_port(fd), open.peer_port);
 	close(fd);
 }

@@ -1,13 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "gateway.h"
+
+int gw_open_dev(void)
+{
+	return open("/dev/" SCTLS_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+}
+
+uint32_t gw_expect_open(struct gw_reader *rd, struct sctls_open *open)
+{
+	struct sctls_frame f;
+
+	if (gw_next(rd, &f, GW_TIMEOUT_MS) != 1 || f.hdr.type != SCTLS_OPEN)
+		return 0;
+	memcpy(open, f.payload, sizeof(*open));
+	return f.hdr.conn;
+}
+
+int gw_connect_and_open(struct gw_reader *rd, int family, uint32_t *id)
+{
+	struct sctls_open open;
+	int fd = gw_connect(family, SCTLS_DEFAULT_PORT);
+
+	*id = fd >= 0 ? gw_expect_open(rd, &open) : 0;
+	return fd;
+}
 
 int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms)
 {
@@ -31,6 +58,8 @@ int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms)
 		if (n <= 0)
 			return n < 0 ? -errno : 0;
 		n = read(rd->fd, rd->buf + rd->end, sizeof(rd->buf) - rd->end);
+		if (n < 0 && errno == EAGAIN)
+			continue;	/* a wake-up with nothing to say */
 		if (n < 0)
 			return -errno;
 		if (n == 0)
@@ -120,4 +149,40 @@ ssize_t gw_recv_all(int fd, void *buf, size_t len, int timeout_ms)
 		got += n;
 	}
 	return got;
+}
+
+long slab_active_objects(const char *cache)
+{
+	char line[512], name[128];
+	long active = -1, n;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %ld", name, &n) == 2 && !strcmp(name, cache)) {
+			active = n;
+			break;
+		}
+	}
+	fclose(f);
+	return active < 0 ? 0 : active;	/* no such cache: no objects */
+}
+
+long tcp_mem_pages(void)
+{
+	char line[512];
+	long pages = -1;
+	FILE *f = fopen("/proc/net/sockstat", "r");
+	char *mem;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		mem = strstr(line, " mem ");
+		if (!strncmp(line, "TCP:", 4) && mem)
+			pages = strtol(mem + 5, NULL, 10);
+	}
+	fclose(f);
+	return pages;
 }

@@ -20,6 +20,15 @@ struct gw_reader {
 	uint8_t buf[256 * 1024];
 };
 
+/* open("/dev/sctls", O_RDWR): fd, or -1. */
+int gw_open_dev(void);
+
+/* The OPEN of the next connection within GW_TIMEOUT_MS: its id, or 0. */
+uint32_t gw_expect_open(struct gw_reader *rd, struct sctls_open *open);
+
+/* An app connected to the default port, and its id for the helper (0 if none). */
+int gw_connect_and_open(struct gw_reader *rd, int family, uint32_t *id);
+
 /* The next frame from the device within timeout_ms: 1, 0 on timeout, or -errno. */
 int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms);
 
@@ -39,5 +48,11 @@ uint16_t gw_local_port(int fd);
 
 /* Read exactly len bytes within timeout_ms each; bytes read, or -errno. */
 ssize_t gw_recv_all(int fd, void *buf, size_t len, int timeout_ms);
+
+/* Active objects of a slab cache per /proc/slabinfo (0 if none), or -1. */
+long slab_active_objects(const char *cache);
+
+/* Pages TCP has allocated in all, per /proc/net/sockstat, or -1. */
+long tcp_mem_pages(void);
 
 #endif

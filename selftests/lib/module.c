@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,15 @@ int sctls_module_load(const char *params)
 	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+int sctls_module_load_fresh(const char *params)
+{
+	if (sctls_module_loaded()) {
+		printf("# sctls was left loaded by an earlier test; unloading\n");
+		sctls_module_unload();
+	}
+	return sctls_module_load(params);
 }
 
 int sctls_module_unload(void)

@@ -14,6 +14,12 @@ const char *sctls_ko_path(void);
 /* finit_module(sctls.ko, params): 0, or -errno. */
 int sctls_module_load(const char *params);
 
+/*
+ * As sctls_module_load, after unloading a module an earlier test left
+ * loaded: a test killed by its timeout skips its teardown.
+ */
+int sctls_module_load_fresh(const char *params);
+
 /* delete_module("sctls", O_NONBLOCK): 0, or -errno. */
 int sctls_module_unload(void);
 
