@@ -7,6 +7,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nsproxy.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/user_namespace.h>
 #include <linux/slab.h>
@@ -22,6 +23,7 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 		return NULL;
 	helper->net = get_net(net);
 	helper->user_ns = get_user_ns(current_user_ns());
+	helper->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	helper->window = sctls_config.window;
 	helper->max_conns = sctls_config.max_conns;
 	mutex_init(&helper->io_lock);
@@ -35,6 +37,7 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 static void sctls_helper_free(struct sctls_helper *helper)
 {
 	xa_destroy(&helper->conns);
+	put_pid_ns(helper->pid_ns);
 	put_user_ns(helper->user_ns);
 	put_net(helper->net);
 	kfree(helper);
@@ -55,7 +58,12 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_lock(&sn->lock);
-	err = sn->helper ? -EBUSY : sctls_listen_start(helper);
+	err = sn->helper ? -EBUSY : sctls_who_start(helper);
+	if (!err) {
+		err = sctls_listen_start(helper);
+		if (err)
+			sctls_who_stop(helper);
+	}
 	if (!err)
 		sn->helper = helper;
 	mutex_unlock(&sn->lock);
@@ -79,6 +87,7 @@ static int sctls_dev_release(struct inode *inode, struct file *file)
 	sctls_listen_stop(helper);
 	sctls_conn_destroy_all(helper);
 	mutex_unlock(&helper->io_lock);
+	sctls_who_stop(helper);
 	sn->helper = NULL;
 	mutex_unlock(&sn->lock);
 

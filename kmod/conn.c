@@ -7,17 +7,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cred.h>
-#include <linux/file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <net/inet6_hashtables.h>
-#include <net/inet_hashtables.h>
-#include <net/ipv6.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
-#include "compat.h"
 #include "internal.h"
 
 #define SCTLS_OPEN_FRAME_LEN	(SCTLS_HDR_LEN + sizeof(struct sctls_open))
@@ -135,74 +129,6 @@ static void sctls_conn_unhook(struct sctls_conn *conn)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/*
- * The app's own socket: on loopback it sits in the same namespace's
- * established hash, with the accepted socket's ends swapped. Returned
- * referenced (sock_gen_put), or NULL.
- */
-static struct sock *sctls_conn_peer(struct sctls_conn *conn)
-{
-	struct sock *sk = conn->sock->sk;
-	struct net *net = sock_net(sk);
-	const struct inet_sock *inet = inet_sk(sk);
-	struct sock *peer;
-
-	rcu_read_lock();
-	if (sk->sk_family == AF_INET)
-		peer = sctls_inet_lookup_established(net, inet->inet_rcv_saddr,
-						     inet->inet_sport,
-						     inet->inet_daddr,
-						     ntohs(inet->inet_dport));
-	else
-		peer = sctls_inet6_lookup_established(net, &sk->sk_v6_rcv_saddr,
-						      inet->inet_sport,
-						      &sk->sk_v6_daddr,
-						      ntohs(inet->inet_dport));
-	rcu_read_unlock();
-	return peer;
-}
-
-/* Who connected: addresses, ports, and the owner of the app's socket. */
-static void sctls_conn_describe(struct sctls_conn *conn)
-{
-	struct user_namespace *ns = conn->helper->user_ns;
-	struct sock *sk = conn->sock->sk;
-	const struct inet_sock *inet = inet_sk(sk);
-	struct sctls_open *open = &conn->open;
-	struct sock *peer;
-
-	open->family = sk->sk_family;
-	open->local_port = ntohs(inet->inet_sport);
-	open->peer_port = ntohs(inet->inet_dport);
-	if (sk->sk_family == AF_INET) {
-		memcpy(open->local_addr, &inet->inet_rcv_saddr, 4);
-		memcpy(open->peer_addr, &inet->inet_daddr, 4);
-	} else {
-		memcpy(open->local_addr, &sk->sk_v6_rcv_saddr, 16);
-		memcpy(open->peer_addr, &sk->sk_v6_daddr, 16);
-	}
-	open->uid = SCTLS_ID_UNKNOWN;
-	open->gid = SCTLS_ID_UNKNOWN;
-	open->pid = SCTLS_ID_UNKNOWN;
-
-	peer = sctls_conn_peer(conn);
-	if (!peer)
-		return;
-	if (sk_fullsock(peer)) {
-		kuid_t uid = sock_net_uid(sock_net(peer), peer);
-
-		open->uid = from_kuid_munged(ns, uid);
-		read_lock_bh(&peer->sk_callback_lock);
-		if (peer->sk_socket) {
-			kgid_t gid = SOCK_INODE(peer->sk_socket)->i_gid;
-
-			open->gid = from_kgid_munged(ns, gid);
-		}
-		read_unlock_bh(&peer->sk_callback_lock);
-	}
-	sock_gen_put(peer);
-}
-
 /* Take an accepted socket; over max_conns it is reset. */
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 {
@@ -233,7 +159,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 		goto err_reset;
 	}
 	helper->nr_conns++;
-	sctls_conn_describe(conn);
+	sctls_who_describe(helper, sock->sk, &conn->open);
 	sctls_conn_hook(conn);
 	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */
 	return 0;

@@ -23,6 +23,9 @@
 #define SCTLS_MAX_CONNS_LIMIT	65536U
 
 #define SCTLS_LISTEN_BACKLOG	128
+#define SCTLS_WHO_SLOTS		256	/* connecting SYNs remembered */
+
+struct sctls_who;
 
 /* The gateway's configuration, fixed at load from the module parameters. */
 struct sctls_config {
@@ -43,6 +46,8 @@ extern struct sctls_config sctls_config;
 struct sctls_helper {
 	struct net *net;		/* referenced while the device is open */
 	struct user_namespace *user_ns;	/* the opener's, for uids in OPEN */
+	struct pid_namespace *pid_ns;	/* the opener's, for pids in OPEN */
+	struct sctls_who *who;		/* who connected: who.c */
 	unsigned int window;
 	unsigned int max_conns;
 
@@ -87,6 +92,12 @@ static inline bool sctls_helper_has_work(struct sctls_helper *helper)
 int sctls_listen_start(struct sctls_helper *helper);
 void sctls_listen_stop(struct sctls_helper *helper);
 void sctls_accept_all(struct sctls_helper *helper);
+
+/* who.c */
+int sctls_who_start(struct sctls_helper *helper);
+void sctls_who_stop(struct sctls_helper *helper);
+void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
+			struct sctls_open *open);
 
 /* conn.c */
 int sctls_conn_cache_init(void);

@@ -9,7 +9,12 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,6 +25,16 @@
 #include "lib/module.h"
 
 #define WINDOW 65536
+
+/* This process's command name, as the kernel keeps it. */
+static const char *own_comm(void)
+{
+	static char comm[SCTLS_COMM_LEN];
+
+	if (prctl(PR_GET_NAME, comm))
+		return "?";
+	return comm;
+}
 
 FIXTURE(gw) {
 	struct gw_reader rd;
@@ -82,6 +97,8 @@ TEST_F(gw, open_reports_ipv4_peer)
 	EXPECT_EQ(0, memcmp(&lo, open.local_addr, 4));
 	EXPECT_EQ(getuid(), open.uid);
 	EXPECT_EQ(getgid(), open.gid);
+	EXPECT_EQ(getpid(), open.pid);
+	EXPECT_STREQ(own_comm(), open.comm);
 	close(fd);
 }
 
@@ -97,6 +114,8 @@ TEST_F(gw, open_reports_ipv6_peer)
 	EXPECT_EQ(gw_local_port(fd), open.peer_port);
 	EXPECT_EQ(0, memcmp(&in6addr_loopback, open.peer_addr, 16));
 	EXPECT_EQ(getuid(), open.uid);
+	EXPECT_EQ(getpid(), open.pid);
+	EXPECT_STREQ(own_comm(), open.comm);
 	close(fd);
 }
 
@@ -115,7 +134,8 @@ TEST_F(gw, open_reports_uid_of_app)
 
 		close(go[1]);
 		if (setgroups(0, NULL) || setresgid(1001, 1001, 1001) ||
-		    setresuid(1000, 1000, 1000))
+		    setresuid(1000, 1000, 1000) ||
+		    prctl(PR_SET_NAME, "app-of-uid-1000"))
 			_exit(2);
 		fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 		/* Hold the connection until the helper has looked. */
@@ -124,9 +144,63 @@ TEST_F(gw, open_reports_uid_of_app)
 	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
 	EXPECT_EQ(1000, open.uid);
 	EXPECT_EQ(1001, open.gid);
+	EXPECT_EQ(pid, open.pid);
+	EXPECT_STREQ("app-of-uid-1000", open.comm);
 	close(go[1]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret)
+		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	close(fd);
+	return ret;
+}
+
+/* In a new namespace: refused without its helper, served by it, alone. */
+static int other_netns_app(void)
+{
+	struct gw_reader *rd = calloc(1, sizeof(*rd));
+	struct sctls_open open;
+	uint32_t id;
+	int fd;
+
+	if (!rd || unshare(CLONE_NEWNET) || lo_up())
+		return 10;
+	if (gw_connect(AF_INET, SCTLS_DEFAULT_PORT) >= 0 || errno != ECONNREFUSED)
+		return 11;
+	rd->fd = gw_open_dev();
+	if (rd->fd < 0)
+		return 12;
+	fd = gw_connect(AF_INET6, SCTLS_DEFAULT_PORT);
+	id = fd >= 0 ? gw_expect_open(rd, &open) : 0;
+	return id && open.peer_port == gw_local_port(fd) ? 0 : 13;
+}
+
+TEST_F(gw, each_netns_has_its_own_gateway)
+{
+	struct sctls_frame f;
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(other_netns_app());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Nothing of it reached this namespace's helper. */
+	ASSERT_EQ(0, fcntl(self->rd.fd, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(0, gw_next(&self->rd, &f, 500));
 }
 
 TEST_F(gw, bytes_both_ways)

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sctls: who connected. connect() sends its SYN synchronously, so a
+ * NF_INET_LOCAL_OUT hook sees the SYN to a served port with current being
+ * the connecting task: its tgid and command are kept, by 4-tuple, in a small
+ * table until the connection is accepted. The owner of the app's socket is
+ * found at accept in the namespace's established hash.
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jiffies.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "internal.h"
+
+/* A SYN not accepted within this long is forgotten. */
+#define SCTLS_SYN_TTL		(10 * HZ)
+
+/* A connecting SYN and the task that sent it. */
+struct sctls_syn {
+	unsigned long stamp;	/* jiffies when seen; 0: free slot */
+	u16 family;
+	__be16 sport;		/* the app's port */
+	__be16 dport;		/* the served port */
+	u8 saddr[16];		/* the app's address */
+	u32 pid;		/* in the helper's pid namespace */
+	char comm[SCTLS_COMM_LEN];
+};
+
+struct sctls_who {
+	spinlock_t lock;		/* protects syns; taken with BH off */
+	struct sctls_syn syns[SCTLS_WHO_SLOTS];
+	struct nf_hook_ops hooks[2];
+	unsigned int nr_hooks;
+};
+
+static bool sctls_served_port(__be16 port)
+{
+	unsigned int i;
+
+	for (i = 0; i < sctls_config.nr_ports; i++)
+		if (port == htons(sctls_config.ports[i]))
+			return true;
+	return false;
+}
+
+static void sctls_who_record(struct sctls_helper *helper, u16 family,
+			     const void *saddr, __be16 sport, __be16 dport)
+{
+	struct sctls_who *who = helper->who;
+	struct sctls_syn *slot = NULL, *s;
+	char comm[TASK_COMM_LEN];
+	unsigned long now = jiffies;
+	unsigned int i;
+
+	get_task_comm(comm, current);
+
+	spin_lock_bh(&who->lock);
+	/* A free or expired slot, else the oldest: the table stays bounded. */
+	for (i = 0; i < SCTLS_WHO_SLOTS; i++) {
+		s = &who->syns[i];
+		if (!s->stamp || time_after(now, s->stamp + SCTLS_SYN_TTL)) {
+			slot = s;
+			break;
+		}
+		if (!slot || time_before(s->stamp, slot->stamp))
+			slot = s;
+	}
+	memset(slot, 0, sizeof(*slot));
+	slot->stamp = now ?: 1;
+	slot->family = family;
+	slot->sport = sport;
+	slot->dport = dport;
+	memcpy(slot->saddr, saddr, family == AF_INET ? 4 : 16);
+	slot->pid = task_tgid_nr_ns(current, helper->pid_ns);
+	strscpy(slot->comm, comm, sizeof(slot->comm));
+	spin_unlock_bh(&who->lock);
+}
+
+static unsigned int sctls_who_hook(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+	unsigned int thoff;
+
+	/* SYN retransmits come from timers; the first SYN was seen already. */
+	if (!in_task())
+		return NF_ACCEPT;
+
+	if (state->pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_TCP ||
+		    iph->daddr != htonl(INADDR_LOOPBACK))
+			return NF_ACCEPT;
+		thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		if (ip6h->nexthdr != IPPROTO_TCP ||
+		    !ipv6_addr_loopback(&ip6h->daddr))
+			return NF_ACCEPT;
+		thoff = skb_network_offset(skb) + sizeof(*ip6h);
+	}
+
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	if (!th || !th->syn || th->ack || !sctls_served_port(th->dest))
+		return NF_ACCEPT;
+
+	if (state->pf == NFPROTO_IPV4)
+		sctls_who_record(priv, AF_INET, &ip_hdr(skb)->saddr, th->source,
+				 th->dest);
+	else
+		sctls_who_record(priv, AF_INET6, &ipv6_hdr(skb)->saddr,
+				 th->source, th->dest);
+	return NF_ACCEPT;
+}
+
+int sctls_who_start(struct sctls_helper *helper)
+{
+	static const u8 pfs[] = { NFPROTO_IPV4, NFPROTO_IPV6 };
+	struct sctls_who *who;
+	unsigned int i;
+	int err;
+
+	who = kzalloc(sizeof(*who), GFP_KERNEL);
+	if (!who)
+		return -ENOMEM;
+	spin_lock_init(&who->lock);
+	helper->who = who;
+
+	for (i = 0; i < ARRAY_SIZE(pfs); i++) {
+		struct nf_hook_ops *ops = &who->hooks[who->nr_hooks];
+
+		ops->hook = sctls_who_hook;
+		ops->priv = helper;
+		ops->pf = pfs[i];
+		ops->hooknum = NF_INET_LOCAL_OUT;
+		ops->priority = INT_MIN;	/* only looks, first */
+		err = nf_register_net_hook(helper->net, ops);
+		/* Without IPv6 in the kernel, IPv4 alone. */
+		if (err && pfs[i] == NFPROTO_IPV6)
+			continue;
+		if (err) {
+			sctls_who_stop(helper);
+			return err;
+		}
+		who->nr_hooks++;
+	}
+	return 0;
+}
+
+void sctls_who_stop(struct sctls_helper *helper)
+{
+	struct sctls_who *who = helper->who;
+
+	if (!who)
+		return;
+	/* Waits for hooks in flight: none runs after this. */
+	while (who->nr_hooks)
+		nf_unregister_net_hook(helper->net, &who->hooks[--who->nr_hooks]);
+	kfree(who);
+	helper->who = NULL;
+}
+
+/* The task recorded for the SYN of this accepted socket, forgotten after. */
+static void sctls_who_task(struct sctls_helper *helper, struct sock *sk,
+			   struct sctls_open *open)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+	struct sctls_who *who = helper->who;
+	unsigned int i;
+
+	spin_lock_bh(&who->lock);
+	for (i = 0; i < SCTLS_WHO_SLOTS; i++) {
+		struct sctls_syn *s = &who->syns[i];
+
+		if (s->stamp && s->family == sk->sk_family &&
+		    s->sport == inet->inet_dport &&
+		    s->dport == inet->inet_sport &&
+		    !memcmp(s->saddr, open->peer_addr,
+			    s->family == AF_INET ? 4 : 16)) {
+			if (s->pid)
+				open->pid = s->pid;
+			memcpy(open->comm, s->comm, sizeof(open->comm));
+			s->stamp = 0;
+			break;
+		}
+	}
+	spin_unlock_bh(&who->lock);
+}
+
+/*
+ * The app's own socket: on loopback it sits in the same namespace's
+ * established hash, with the accepted socket's ends swapped. Returned
+ * referenced (sock_gen_put), or NULL.
+ */
+static struct sock *sctls_who_peer(struct sock *sk)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+	struct net *net = sock_net(sk);
+	struct sock *peer;
+
+	rcu_read_lock();
+	if (sk->sk_family == AF_INET)
+		peer = sctls_inet_lookup_established(net, inet->inet_rcv_saddr,
+						     inet->inet_sport,
+						     inet->inet_daddr,
+						     ntohs(inet->inet_dport));
+	else
+		peer = sctls_inet6_lookup_established(net, &sk->sk_v6_rcv_saddr,
+						      inet->inet_sport,
+						      &sk->sk_v6_daddr,
+						      ntohs(inet->inet_dport));
+	rcu_read_unlock();
+	return peer;
+}
+
+/* Fill an OPEN payload for an accepted socket. */
+void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
+			struct sctls_open *open)
+{
+	struct user_namespace *ns = helper->user_ns;
+	const struct inet_sock *inet = inet_sk(sk);
+	struct sock *peer;
+
+	open->family = sk->sk_family;
+	open->local_port = ntohs(inet->inet_sport);
+	open->peer_port = ntohs(inet->inet_dport);
+	if (sk->sk_family == AF_INET) {
+		memcpy(open->local_addr, &inet->inet_rcv_saddr, 4);
+		memcpy(open->peer_addr, &inet->inet_daddr, 4);
+	} else {
+		memcpy(open->local_addr, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(open->peer_addr, &sk->sk_v6_daddr, 16);
+	}
+	open->uid = SCTLS_ID_UNKNOWN;
+	open->gid = SCTLS_ID_UNKNOWN;
+	open->pid = SCTLS_ID_UNKNOWN;
+	sctls_who_task(helper, sk, open);
+
+	peer = sctls_who_peer(sk);
+	if (!peer)
+		return;
+	if (sk_fullsock(peer)) {
+		kuid_t uid = sock_net_uid(sock_net(peer), peer);
+
+		open->uid = from_kuid_munged(ns, uid);
+		read_lock_bh(&peer->sk_callback_lock);
+		if (peer->sk_socket) {
+			kgid_t gid = SOCK_INODE(peer->sk_socket)->i_gid;
+
+			open->gid = from_kgid_munged(ns, gid);
+		}
+		read_unlock_bh(&peer->sk_callback_lock);
+	}
+	sock_gen_put(peer);
+}
