@@ -28,6 +28,7 @@ struct sctls_conn {
 	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
 	bool shut_wr;		/* our sending side is shut down */
 	bool closing;		/* the helper closed it orderly; staged still going */
+	int err;		/* our own failure, for the final CLOSE */
 
 	u32 rx_credit;		/* app bytes the helper still accepts */
 	u32 tx_credit;		/* helper bytes we still accept */
@@ -107,7 +108,8 @@ static void sctls_conn_hook(struct sctls_conn *conn)
 	struct sock *sk = conn->sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
-	conn->saved_data_ready = sk->sk_data_ready;
+	/* Not the listener's callback it inherited: TCP's own, saved there. */
+	conn->saved_data_ready = conn->helper->listen_data_ready;
 	conn->saved_write_space = sk->sk_write_space;
 	conn->saved_state_change = sk->sk_state_change;
 	sk->sk_user_data = conn;
@@ -165,6 +167,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	return 0;
 
 err_reset:
+	sctls_listen_disown(helper, sock);
 	sock_no_linger(sock->sk);
 	sock_release(sock);
 	return err;
@@ -201,12 +204,16 @@ void sctls_conn_destroy_all(struct sctls_helper *helper)
 static void sctls_conn_finish(struct sctls_conn *conn)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	unsigned int rounds = 16;
 
 	kernel_sock_shutdown(conn->sock, SHUT_WR);
-	/* Unread bytes would make TCP reset instead of closing. */
+	/*
+	 * Unread bytes would make TCP reset instead of closing; an app that
+	 * keeps sending after this much gets that reset.
+	 */
 	do {
 		iov_iter_discard(&msg.msg_iter, ITER_DEST, SCTLS_MAX_PAYLOAD);
-	} while (sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT) > 0);
+	} while (sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT) > 0 && --rounds);
 	sctls_conn_destroy(conn, false);
 }
 
@@ -394,6 +401,8 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 
 	/* A reset or error, or both directions done: the final CLOSE. */
 	if (!err)
+		err = conn->err;
+	if (!err)
 		err = -sock_error(sk);	/* reads and clears sk_err */
 	if (err || (conn->app_eof && conn->shut_wr)) {
 		if (iov_iter_count(to) < SCTLS_HDR_LEN)
@@ -458,7 +467,7 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 	int err;
 
 	conn = xa_load(&helper->conns, hdr->conn);
-	if (!conn || conn->closing) {
+	if (!conn || conn->closing || conn->err) {
 		/* Gone a moment ago: a normal race, not an error. */
 		helper->frames_dropped++;
 		iov_iter_advance(payload, len);
@@ -482,12 +491,20 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 			}
 			iov_iter_advance(payload, sent);
 		}
+		conn->tx_credit -= len;
 		if (sent < len) {
 			err = sctls_conn_stage(conn, payload, len - sent);
-			if (err)
-				return err;
+			if (err) {
+				/*
+				 * Part of the frame may be out already: end the
+				 * connection rather than make the helper resend.
+				 */
+				iov_iter_advance(payload, len - sent);
+				conn->err = -err;
+				sctls_conn_queue(conn);
+				return 0;
+			}
 		}
-		conn->tx_credit -= len;
 		conn->credit_back += sent;
 		if (conn->credit_back >= helper->window / 4)
 			sctls_conn_queue(conn);

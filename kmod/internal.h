@@ -92,6 +92,7 @@ static inline bool sctls_helper_has_work(struct sctls_helper *helper)
 int sctls_listen_start(struct sctls_helper *helper);
 void sctls_listen_stop(struct sctls_helper *helper);
 void sctls_accept_all(struct sctls_helper *helper);
+void sctls_listen_disown(struct sctls_helper *helper, struct socket *sock);
 
 /* who.c */
 int sctls_who_start(struct sctls_helper *helper);

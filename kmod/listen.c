@@ -124,6 +124,20 @@ void sctls_listen_stop(struct sctls_helper *helper)
 	}
 }
 
+/*
+ * An accepted socket inherits the listener's callback and user data: give
+ * it TCP's own back before it outlives the helper or the module.
+ */
+void sctls_listen_disown(struct sctls_helper *helper, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = helper->listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
 /* Accept every waiting connection; called from the helper's read(). */
 void sctls_accept_all(struct sctls_helper *helper)
 {

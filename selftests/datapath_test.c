@@ -505,10 +505,26 @@ TEST_F(bad_write, rejected_and_nothing_changes)
 	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
 }
 
-TEST_F(gw, frame_for_gone_connection_is_dropped)
+TEST_F(gw, frame_for_just_closed_connection_is_dropped)
 {
-	EXPECT_EQ(SCTLS_HDR_LEN + 4,
-		  gw_send(self->rd.fd, SCTLS_DATA, 0, 4242, 0, "late", 4));
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sctls_frame f;
+	uint32_t id, next;
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	close(fd);
+	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+	ASSERT_EQ(SCTLS_CLOSE, f.hdr.type);
+
+	/* The helper had not seen the CLOSE yet: its frames are no error. */
+	EXPECT_EQ(SCTLS_HDR_LEN + 4, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "late", 4));
+	EXPECT_EQ(SCTLS_HDR_LEN, gw_send(self->rd.fd, SCTLS_CLOSE, 0, id, 0, NULL, 0));
+	/* And the id is not handed out again at once. */
+	fd = gw_connect_and_open(&self->rd, AF_INET, &next);
+	EXPECT_LT(id, next);
+	close(fd);
 }
 
 TEST_F(gw, poll_wakes_on_open)
