@@ -4,6 +4,7 @@
 #   make            the module (through ./Kbuild) and the userspace programs
 #   make check      install what is missing, build, run every test
 #   make demo       install what is missing, build, show the gateway in a VM
+#   make bench      the gateway against plain loopback TCP, in the VM
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
 #   make KDIR=...   build against another kernel's build tree
@@ -29,11 +30,12 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SELFTESTS := device_test datapath_test scale_test
-SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c userspace/common/frame.c
+SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
+	userspace/common/frame.c
 UNIT_TESTS := frame_test
 
-.PHONY: all module selftests unit-tests deps check demo vm-shell clean \
-	check-after-deps demo-after-deps need-kdir
+.PHONY: all module selftests unit-tests deps check demo bench vm-shell clean \
+	check-after-deps demo-after-deps bench-after-deps need-kdir
 
 all: module selftests unit-tests
 
@@ -92,6 +94,13 @@ demo: deps
 demo-after-deps: module
 	selftests/vm/run --kver $(KVER) --timeout 300 -- \
 		env SCTLS_KO=$(CURDIR)/sctls.ko selftests/vm/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-after-deps
+
+bench-after-deps: module $(BUILD)/selftests/bench
+	selftests/vm/run --kver $(KVER) --timeout 900 -- \
+		selftests/vm/bench.sh $(CURDIR)/sctls.ko $(BUILD)/selftests/bench
 
 vm-shell: module selftests
 	selftests/vm/run --kver $(KVER) --shell

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "lib/echo.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
 
@@ -64,60 +65,6 @@ static int bulk_app(void)
 	if (waitpid(writer, &status, 0) != writer || !WIFEXITED(status))
 		return 15;
 	return WEXITSTATUS(status);
-}
-
-/*
- * An echoing helper for one connection: forwards what it got within the
- * kernel's credit and returns credit for what it forwarded. Returns the
- * CLOSE's errno, or -1 when the connection stalls.
- */
-static int echo_helper(struct gw_reader *rd, uint32_t id)
-{
-	static uint8_t pending[WINDOW];
-	size_t pending_len = 0, tx_credit = WINDOW;
-	bool app_fin = false, fin_sent = false;
-	struct sctls_frame f;
-
-	for (;;) {
-		int ret;
-
-		do {
-			ret = gw_next(rd, &f, 20000);
-		} while (ret == 1 && f.hdr.conn != id);
-		if (ret != 1)
-			return -1;
-		switch (f.hdr.type) {
-		case SCTLS_DATA:
-			if (pending_len + f.payload_len > sizeof(pending))
-				return -1;	/* the kernel overran our credit */
-			memcpy(pending + pending_len, f.payload, f.payload_len);
-			pending_len += f.payload_len;
-			break;
-		case SCTLS_CREDIT:
-			tx_credit += f.hdr.arg;
-			break;
-		case SCTLS_FIN:
-			app_fin = true;
-			break;
-		case SCTLS_CLOSE:
-			return f.hdr.arg;
-		}
-		while (pending_len && tx_credit) {
-			size_t n = pending_len < tx_credit ? pending_len : tx_credit;
-
-			if (gw_send(rd->fd, SCTLS_DATA, 0, id, 0, pending, n) < 0 ||
-			    gw_send(rd->fd, SCTLS_CREDIT, 0, id, n, NULL, 0) < 0)
-				return -1;
-			memmove(pending, pending + n, pending_len - n);
-			pending_len -= n;
-			tx_credit -= n;
-		}
-		if (app_fin && !pending_len && !fin_sent) {
-			if (gw_send(rd->fd, SCTLS_FIN, 0, id, 0, NULL, 0) < 0)
-				return -1;
-			fin_sent = true;
-		}
-	}
 }
 
 /* Load the module with params and attach as its helper. */
@@ -184,17 +131,13 @@ FIXTURE_TEARDOWN(thousand)
 
 TEST_F_TIMEOUT(scale, sixteen_mib_each_way_byte_exact, 600)
 {
-	struct sctls_open open;
 	int status;
-	uint32_t id;
 	pid_t app = fork();
 
 	ASSERT_LE(0, app);
 	if (app == 0)
 		_exit(bulk_app());
-	id = gw_expect_open(&self->rd, &open);
-	ASSERT_NE(0, id);
-	EXPECT_EQ(0, echo_helper(&self->rd, id));
+	EXPECT_EQ(0, gw_echo(&self->rd, 1, WINDOW, 20000));
 	ASSERT_EQ(app, waitpid(app, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }

@@ -30,30 +30,45 @@
  *
  * All fields are in host byte order. A read() returns one or more whole
  * frames back to back, never a partial one: a buffer too small for the next
- * frame gets EINVAL and loses nothing. read() blocks unless O_NONBLOCK
- * (EAGAIN); poll() reports EPOLLIN when frames wait. A write() carries one or
- * more whole frames and returns the bytes of the frames it applied; it fails
- * only if it could apply none. A malformed frame (shorter than a header,
- * len disagreeing with the bytes written, unknown type or flags, an empty
- * DATA payload) gets EINVAL, a payload over SCTLS_MAX_PAYLOAD gets EMSGSIZE,
- * and neither changes anything. A frame for a connection that has just
- * closed is dropped and counted, not an error: that race is normal.
+ * frame (an OPEN frame is 88 bytes) gets EINVAL and loses nothing. read()
+ * blocks unless O_NONBLOCK (EAGAIN). poll() reports EPOLLIN when frames may
+ * wait; the wake-up can come to nothing (a connection refused at accept), so
+ * a helper driven by poll reads with O_NONBLOCK. Writes never block: poll()
+ * always reports EPOLLOUT.
+ *
+ * A write() carries one or more whole frames and returns the bytes of the
+ * frames it applied; it fails only if it could apply none. A malformed frame
+ * (shorter than a header, len disagreeing with the bytes written, unknown
+ * type or flags, conn 0, a payload where none belongs, an empty DATA) gets
+ * EINVAL, a payload over SCTLS_MAX_PAYLOAD gets EMSGSIZE, and neither
+ * changes anything. A frame for a connection that has just closed is
+ * dropped and counted, not an error: that race is normal.
+ *
+ * For each connection, OPEN comes first and CLOSE last; after CLOSE the id
+ * is free. Ids are handed out cyclically, so a stale one is not soon reused.
  *
  * Kernel -> helper
  *   SCTLS_OPEN    a new connection; payload struct sctls_open
  *   SCTLS_DATA    bytes from the app; payload the bytes
  *   SCTLS_FIN     the app shut down its sending side; no payload
  *   SCTLS_CLOSE   the connection is gone and its id is free; arg is 0 after
- *                 an orderly close both ways, else the positive errno
- *                 (ECONNRESET when the app reset it)
- *   SCTLS_CREDIT  the app took arg more bytes of the helper's DATA
+ *                 FIN both ways, else the positive errno (ECONNRESET when
+ *                 the app reset it, ENOMEM when the kernel could not keep
+ *                 the helper's bytes)
+ *   SCTLS_CREDIT  the app's socket took arg more bytes of the helper's DATA;
+ *                 sent in batches of at least a quarter of the window
  *
  * Helper -> kernel
- *   SCTLS_DATA    bytes for the app; payload the bytes
- *   SCTLS_FIN     no more bytes for the app (shutdown(SHUT_WR))
+ *   SCTLS_DATA    bytes for the app; payload the bytes. Past the credit:
+ *                 ENOBUFS; after the helper's FIN: EPIPE
+ *   SCTLS_FIN     no more bytes for the app (shutdown(SHUT_WR) once the
+ *                 bytes before it are out)
  *   SCTLS_CLOSE   end the connection: a reset (RST) to the app, or with
- *                 SCTLS_CLOSE_ORDERLY an orderly close after pending data
+ *                 SCTLS_CLOSE_ORDERLY an orderly close after the bytes
+ *                 before it, unread app bytes dropped. No CLOSE comes back:
+ *                 the id is gone at once for the helper
  *   SCTLS_CREDIT  the helper forwarded arg more bytes of the app's DATA
+ *                 (EINVAL if the credit would pass 2^32 - 1)
  *
  * Flow control
  * ------------
@@ -63,7 +78,11 @@
  * credited; it leaves the bytes in the socket instead, so TCP pushes back on
  * the app. The helper may send DATA up to its credit; the kernel returns
  * credit as the app's socket takes the bytes. A DATA frame past the credit
- * gets ENOBUFS. Kernel memory is bounded by max_conns * 2 * window.
+ * gets ENOBUFS. App bytes are received straight into the helper's read()
+ * buffer and helper bytes sent straight from its write() buffer; the module
+ * keeps only what an app's full socket refuses, at most one window per
+ * connection. So beyond TCP's own socket buffers, kernel memory is bounded
+ * by max_conns * window.
  *
  * Version history
  * ---------------
