@@ -4,7 +4,8 @@
 # then the kselftests in a VM. Each step reports TAP; the last line sums them
 # up as "N passed, N failed, N skipped" and the exit status is 1 on any
 # failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS and UNIT_TESTS
-# from the Makefile.
+# from the Makefile. Besides KDIR's kernel, the newest installed Debian
+# kernel of every other series gets the static checks and the kselftests.
 set -uo pipefail
 
 project=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,34 +90,74 @@ else
 	record fail "checkpatch --strict" "$(echo "$out" | wc -l) reports"
 fi
 
-echo "# sparse (C=2) and W=1 over the module"
-out=$(make -s -C "$KDIR" M="$project" C=2 W=1 modules 2>&1)
-status=$?
-warnings=$(echo "$out" | grep -E 'warning:|error:')
-if [ $status = 0 ] && [ -z "$warnings" ]; then
-	record ok "sparse and W=1: no warnings"
-else
-	echo "$out"
-	record fail "sparse and W=1" "$(echo "$warnings" | grep -c .) warnings, make status $status"
-fi
+# static_checks KDIR MODULE_DIR: sparse and W=1 over the module built there.
+static_checks() {
+	local out warnings status kver
+	kver=$(release_of "$1")
+	echo "# sparse (C=2) and W=1 over the module, for $kver"
+	out=$(make -s -C "$1" M="$2" C=2 W=1 modules 2>&1)
+	status=$?
+	warnings=$(echo "$out" | grep -E 'warning:|error:')
+	if [ $status = 0 ] && [ -z "$warnings" ]; then
+		record ok "sparse and W=1 for $kver: no warnings"
+	else
+		echo "$out"
+		record fail "sparse and W=1 for $kver" \
+			"$(echo "$warnings" | grep -c .) warnings, make status $status"
+	fi
+}
 
-echo "# kselftests in a VM running $KVER"
-vmlog=$results/vm.tap
-start=$(date +%s)
-selftests/vm/run --kver "$KVER" --timeout 1200 -- \
-	env SCTLS_KO="$project/sctls.ko" selftests/run_kselftests.sh "$BUILD/selftests" $SELFTESTS \
-	2>"$results/vm.err" | tee "$vmlog"
-vmstatus=${PIPESTATUS[0]}
-cat "$results/vm.err" >&2
-count_tap "$vmlog"
-if grep -q '^vm: the kernel reported problems' "$results/vm.err"; then
-	record fail "VM kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
-elif [ "$vmstatus" != 0 ] && ! grep -q '^not ok' "$vmlog"; then
-	record fail "VM run" "status $vmstatus"
-else
-	record ok "VM kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
-fi
-echo "# VM run took $(($(date +%s) - start)) s"
+# vm_suite KVER MODULE: every kselftest in a VM booting KVER.
+vm_suite() {
+	local kver=$1 ko=$2 log=$results/vm-$1.tap err=$results/vm-$1.err start status
+	echo "# kselftests in a VM running $kver"
+	start=$(date +%s)
+	selftests/vm/run --kver "$kver" --timeout 1200 -- \
+		env SCTLS_KO="$ko" selftests/run_kselftests.sh "$BUILD/selftests" $SELFTESTS \
+		2>"$err" | tee "$log"
+	status=${PIPESTATUS[0]}
+	cat "$err" >&2
+	count_tap "$log"
+	if grep -q '^vm: the kernel reported problems' "$err"; then
+		record fail "$kver kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
+	elif [ "$status" != 0 ] && ! grep -q '^not ok' "$log"; then
+		record fail "VM run on $kver" "status $status"
+	else
+		record ok "$kver kernel log free of BUG, WARNING, Oops, corruption, hung tasks"
+	fi
+	echo "# VM run on $kver took $(($(date +%s) - start)) s"
+}
+
+release_of() {
+	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$1/include/generated/utsrelease.h"
+}
+
+static_checks "$KDIR" "$project"
+vm_suite "$KVER" "$project/sctls.ko"
+
+# The newest installed Debian kernel of each other series (bookworm's 6.1,
+# bookworm-security's 6.12): the same sources, built out of a copy.
+series() { release_of "$1" | cut -d. -f1,2; }
+main_series=$(series "$KDIR")
+others=$(for d in /usr/src/linux-headers-*-amd64; do
+		[ -f "$d/include/generated/utsrelease.h" ] || continue
+		echo "$(series "$d") $(release_of "$d") $d"
+	done | sort -V | awk -v main="$main_series" '$1 != main { last[$1] = $3 }
+		END { for (s in last) print last[s] }')
+[ -n "$others" ] || record skip "tests on another kernel series" "only $main_series is installed"
+for other in $others; do
+	kver=$(release_of "$other")
+	if [ ! -r "/boot/vmlinuz-$kver" ]; then
+		record skip "tests on $kver" "no /boot/vmlinuz-$kver"
+		continue
+	fi
+	copy=$BUILD/kmod-$(series "$other")
+	rm -rf "$copy"
+	mkdir -p "$copy/kmod"
+	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/"
+	static_checks "$other" "$copy"
+	vm_suite "$kver" "$copy/sctls.ko"
+done
 
 echo "$passed passed, $failed failed, $skipped skipped" | tee "$results/summary"
 [ $failed = 0 ]

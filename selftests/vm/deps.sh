@@ -6,6 +6,7 @@ set -eu
 
 pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl
 linux-headers-amd64 linux-image-amd64 linux-source
+linux-headers-6.12-amd64 linux-image-6.12-amd64
 qemu-system-x86 busybox-static sparse
 libnl-genl-3-dev libssl-dev openssl curl libcap-dev
 libpcsclite-dev pcscd vsmartcard-vpcd"
