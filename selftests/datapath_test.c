@@ -82,38 +82,56 @@ TEST(refused_without_helper)
 	EXPECT_EQ(0, sctls_module_unload());
 }
 
-TEST_F(gw, open_reports_ipv4_peer)
-{
-	struct sctls_open open;
-	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
-	int fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
+FIXTURE(open_frame) {
+	struct gw_reader rd;
+};
 
-	ASSERT_LE(0, fd);
-	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
-	EXPECT_EQ(AF_INET, open.family);
-	EXPECT_EQ(SCTLS_DEFAULT_PORT, open.local_port);
-	EXPECT_EQ(gw_local_port(fd), open.peer_port);
-	EXPECT_EQ(0, memcmp(&lo, open.peer_addr, 4));
-	EXPECT_EQ(0, memcmp(&lo, open.local_addr, 4));
-	EXPECT_EQ(getuid(), open.uid);
-	EXPECT_EQ(getgid(), open.gid);
-	EXPECT_EQ(getpid(), open.pid);
-	EXPECT_STREQ(own_comm(), open.comm);
-	close(fd);
+FIXTURE_VARIANT(open_frame) {
+	int family;
+	struct in6_addr loopback;	/* IPv4: first 4 bytes, the rest zero */
+};
+
+FIXTURE_VARIANT_ADD(open_frame, ipv4) {
+	.family = AF_INET,
+	.loopback.s6_addr = { 127, 0, 0, 1 },
+};
+
+FIXTURE_VARIANT_ADD(open_frame, ipv6) {
+	.family = AF_INET6,
+	.loopback = IN6ADDR_LOOPBACK_INIT,
+};
+
+FIXTURE_SETUP(open_frame)
+{
+	self->rd.fd = -1;
+	if (!sctls_ko_path())
+		SKIP(return, "SCTLS_KO does not name sctls.ko");
+	ASSERT_EQ(0, sctls_module_load_fresh(""));
+	self->rd.fd = gw_open_dev();
+	ASSERT_LE(0, self->rd.fd);
 }
 
-TEST_F(gw, open_reports_ipv6_peer)
+FIXTURE_TEARDOWN(open_frame)
+{
+	if (self->rd.fd >= 0)
+		close(self->rd.fd);
+	EXPECT_EQ(0, sctls_module_unload());
+}
+
+TEST_F(open_frame, reports_who_connected)
 {
 	struct sctls_open open;
-	int fd = gw_connect(AF_INET6, SCTLS_DEFAULT_PORT);
+	int fd = gw_connect(variant->family, SCTLS_DEFAULT_PORT);
 
 	ASSERT_LE(0, fd);
 	ASSERT_NE(0, gw_expect_open(&self->rd, &open));
-	EXPECT_EQ(AF_INET6, open.family);
+	EXPECT_EQ(variant->family, open.family);
 	EXPECT_EQ(SCTLS_DEFAULT_PORT, open.local_port);
 	EXPECT_EQ(gw_local_port(fd), open.peer_port);
-	EXPECT_EQ(0, memcmp(&in6addr_loopback, open.peer_addr, 16));
+	EXPECT_EQ(0, memcmp(&variant->loopback, open.peer_addr, 16));
+	EXPECT_EQ(0, memcmp(&variant->loopback, open.local_addr, 16));
 	EXPECT_EQ(getuid(), open.uid);
+	EXPECT_EQ(getgid(), open.gid);
 	EXPECT_EQ(getpid(), open.pid);
 	EXPECT_STREQ(own_comm(), open.comm);
 	close(fd);
