@@ -29,15 +29,27 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test
+SELFTESTS := device_test datapath_test scale_test sctlsd_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	userspace/common/frame.c
 UNIT_TESTS := frame_test
 
-.PHONY: all module selftests unit-tests deps check demo bench vm-shell clean \
+.PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
-all: module selftests unit-tests
+SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c
+PROGRAMS := $(BUILD)/bin/sctlsd
+
+all: module programs selftests unit-tests
+
+programs: $(PROGRAMS)
+
+# The programs, and the same under ASan and UBSan for the tests.
+$(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
+		userspace/common/frame.h uapi/linux/sctls.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
+		-o $@ $(SCTLSD_SRC)
 
 need-kdir:
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \
@@ -60,7 +72,7 @@ $(LINUX_TOOLS)/.stamp:
 		'*/tools/testing/selftests/kselftest_harness.h'
 	touch $@
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd
 
 $(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) selftests/lib/*.h \
 		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* sctlsd: what to serve and for whom, from options or a file. */
+#ifndef SCTLSD_CONFIG_H
+#define SCTLSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link.h"
+
+#define CONFIG_MAX_LINKS	8	/* the kernel serves up to 8 ports */
+#define CONFIG_MAX_UIDS		64
+
+struct config {
+	struct link links[CONFIG_MAX_LINKS];
+	size_t nr_links;
+	uint32_t allow_uids[CONFIG_MAX_UIDS];	/* empty: everyone */
+	size_t nr_allow_uids;
+};
+
+/* Each returns 0, or -1 having said why in err. */
+int config_add_link(struct config *cfg, const char *text, char *err, size_t errlen);
+int config_add_uids(struct config *cfg, const char *list, char *err, size_t errlen);
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+const struct link *config_link_for(const struct config *cfg, uint16_t port);
+bool config_uid_allowed(const struct config *cfg, uint32_t uid);
+
+#endif

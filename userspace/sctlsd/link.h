@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sctlsd: card links. A link kind is a table of functions; the event loop
+ * only ever calls through it, so kinds slot in beside each other. Each app
+ * connection gets a channel on its port's link; a channel exposes an fd the
+ * loop watches.
+ */
+#ifndef SCTLSD_LINK_H
+#define SCTLSD_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct link;
+
+struct link_ops {
+	const char *scheme;	/* "unix", "tcp": the text before ':' */
+	/* Parse what follows "scheme:"; on error, say why in err. */
+	int (*parse)(struct link *link, const char *arg, char *err, size_t errlen);
+	/* Start a channel: a non-blocking fd, or -errno. */
+	int (*connect)(const struct link *link);
+	/* Whether a started channel is up: 0, or the errno it failed with. */
+	int (*connected)(int fd);
+	ssize_t (*send)(int fd, const void *buf, size_t len);
+	ssize_t (*recv)(int fd, void *buf, size_t len);
+	void (*shutdown)(int fd);	/* no more bytes to the card */
+	void (*close)(int fd, bool reset);
+};
+
+struct link {
+	const struct link_ops *ops;
+	uint16_t port;			/* the served port it carries */
+	char spec[256];			/* as given, for messages */
+	struct sockaddr_storage addr;	/* stream links */
+	socklen_t addrlen;
+};
+
+/* Parse "PORT=scheme:arg" into link; on error, say why in err. */
+int link_parse(struct link *link, const char *text, char *err, size_t errlen);
+
+extern const struct link_ops link_unix_ops, link_tcp_ops;
+
+#endif

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sctlsd: stream links. The card is reachable as a byte stream, each app
+ * connection a stream of its own: unix:PATH or tcp:HOST:PORT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "link.h"
+
+static int unix_parse(struct link *link, const char *arg, char *err, size_t errlen)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&link->addr;
+
+	if (!*arg || strlen(arg) >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "unix socket path empty or longer than %zu bytes",
+			 sizeof(sun->sun_path) - 1);
+		return -1;
+	}
+	sun->sun_family = AF_UNIX;
+	strcpy(sun->sun_path, arg);
+	link->addrlen = sizeof(*sun);
+	return 0;
+}
+
+/* HOST:PORT or [HOST]:PORT, resolved once, at start. */
+static int tcp_parse(struct link *link, const char *arg, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char host[256];
+	const char *colon = strrchr(arg, ':');
+	size_t hlen;
+	int ret;
+
+	if (!colon || colon == arg || !colon[1]) {
+		snprintf(err, errlen, "expected tcp:HOST:PORT");
+		return -1;
+	}
+	hlen = colon - arg;
+	if (arg[0] == '[' && colon[-1] == ']') {
+		arg++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host)) {
+		snprintf(err, errlen, "host name too long");
+		return -1;
+	}
+	memcpy(host, arg, hlen);
+	host[hlen] = '\0';
+	ret = getaddrinfo(host, colon + 1, &hints, &res);
+	if (ret) {
+		snprintf(err, errlen, "cannot resolve %s port %s: %s", host, colon + 1,
+			 gai_strerror(ret));
+		return -1;
+	}
+	memcpy(&link->addr, res->ai_addr, res->ai_addrlen);
+	link->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int stream_connect(const struct link *link)
+{
+	int fd = socket(link->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)&link->addr, link->addrlen) &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static int stream_connected(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return errno;
+	return err;
+}
+
+static ssize_t stream_send(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static ssize_t stream_recv(int fd, void *buf, size_t len)
+{
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+static void stream_shutdown(int fd)
+{
+	shutdown(fd, SHUT_WR);
+}
+
+static void stream_close(int fd, bool reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (reset)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+const struct link_ops link_unix_ops = {
+	.scheme = "unix", .parse = unix_parse, .connect = stream_connect,
+	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
+	.shutdown = stream_shutdown, .close = stream_close,
+};
+
+const struct link_ops link_tcp_ops = {
+	.scheme = "tcp", .parse = tcp_parse, .connect = stream_connect,
+	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
+	.shutdown = stream_shutdown, .close = stream_close,
+};
+
+static const struct link_ops *const link_kinds[] = { &link_unix_ops, &link_tcp_ops };
+
+int link_parse(struct link *link, const char *text, char *err, size_t errlen)
+{
+	const char *eq = strchr(text, '='), *colon;
+	char *end;
+	unsigned long port;
+	size_t i;
+
+	memset(link, 0, sizeof(*link));
+	snprintf(link->spec, sizeof(link->spec), "%s", text);
+	port = strtoul(text, &end, 10);
+	if (!eq || end != eq || port == 0 || port > 65535) {
+		snprintf(err, errlen, "'%s': expected PORT=KIND:ADDRESS, e.g. 4116=unix:/run/sctls/card.sock", text);
+		return -1;
+	}
+	link->port = port;
+	colon = strchr(eq + 1, ':');
+	for (i = 0; colon && i < sizeof(link_kinds) / sizeof(link_kinds[0]); i++) {
+		const struct link_ops *ops = link_kinds[i];
+
+		if (strlen(ops->scheme) == (size_t)(colon - eq - 1) &&
+		    !strncmp(ops->scheme, eq + 1, colon - eq - 1)) {
+			link->ops = ops;
+			return ops->parse(link, colon + 1, err, errlen);
+		}
+	}
+	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp)", text);
+	return -1;
+}
