@@ -38,7 +38,8 @@ UNIT_TESTS := frame_test
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
 SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c
-PROGRAMS := $(BUILD)/bin/sctlsd
+CARDSIM_SRC := $(wildcard userspace/cardsim/*.c)
+PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
 
 all: module programs selftests unit-tests
 
@@ -72,7 +73,12 @@ $(LINUX_TOOLS)/.stamp:
 		'*/tools/testing/selftests/kselftest_harness.h'
 	touch $@
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd
+$(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/cardsim/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
+		-o $@ $(CARDSIM_SRC) -lssl -lcrypto
+
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim
 
 $(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) selftests/lib/*.h \
 		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
