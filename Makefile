@@ -29,7 +29,7 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test sctlsd_test
+SELFTESTS := device_test datapath_test scale_test sctlsd_test e2e_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	userspace/common/frame.c
 UNIT_TESTS := frame_test
@@ -79,6 +79,10 @@ $(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/
 		-o $@ $(CARDSIM_SRC) -lssl -lcrypto
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim
+
+$(BUILD)/selftests/%: selftests/%.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 $(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) selftests/lib/*.h \
 		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
