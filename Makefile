@@ -3,7 +3,7 @@
 # sctls: smart-card TLS gateway.
 #   make            the module (through ./Kbuild) and the userspace programs
 #   make check      install what is missing, build, run every test
-#   make demo       install what is missing, build, show the gateway in a VM
+#   make demo       install what is missing, build, fetch the card's page in a VM
 #   make bench      the gateway against plain loopback TCP, in the VM
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
@@ -113,9 +113,9 @@ check-after-deps: all
 demo: deps
 	@$(MAKE) --no-print-directory demo-after-deps
 
-demo-after-deps: module
-	selftests/vm/run --kver $(KVER) --timeout 300 -- \
-		env SCTLS_KO=$(CURDIR)/sctls.ko selftests/vm/demo.sh
+demo-after-deps: module programs
+	@selftests/vm/run --kver $(KVER) --timeout 300 -- selftests/vm/demo.sh \
+		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-after-deps

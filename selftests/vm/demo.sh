@@ -1,21 +1,46 @@
 #!/bin/bash
-# Inside the VM, for `make demo`: load sctls.ko and show the device and the
-# port it serves. Needs SCTLS_KO.
+# Inside the VM, for `make demo`: the gateway end to end. Loads sctls.ko,
+# starts the simulated card and the helper, and fetches the card's page with
+# curl as any app would. usage: demo.sh SCTLS_KO SCTLSD CARDSIM
 set -euo pipefail
+ko=$1 sctlsd_bin=$2 cardsim_bin=$3
+run=/run/sctls
 
 step() { printf '\n== %s\n' "$*"; }
+# Until CMD succeeds, at most 10 s.
+wait_for() {
+	local deadline=$((SECONDS + 10))
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || { echo "demo: timed out waiting for: $*" >&2; exit 1; }
+		sleep 0.1
+	done
+}
 
-step "kernel $(uname -r); loading $SCTLS_KO"
-insmod "$SCTLS_KO"
-dmesg | grep -E '(^|\] )sctls: ' | sed 's/^\[[^]]*\] //'
-
-step "the device the helper opens (root only, one helper per network namespace)"
+step "kernel $(uname -r): loading sctls.ko"
+insmod "$ko"
 ls -l /dev/sctls
 
-step "the loopback TCP ports served while a helper holds /dev/sctls (parameter 'ports')"
-echo "ports: $(cat /sys/module/sctls/parameters/ports)  (IANA smartcard-tls is 4116)"
-echo "max_conns: $(cat /sys/module/sctls/parameters/max_conns)  window: $(cat /sys/module/sctls/parameters/window) bytes"
+step "the card: cardsim, a simulated UICC with a TLS web server"
+mkdir -p $run
+"$cardsim_bin" --listen unix:$run/card.sock --self-signed $run/card.pem 2>$run/cardsim.log &
+cardsim=$!
+wait_for grep -q "ready" $run/cardsim.log
+cat $run/cardsim.log
 
-step "unloading"
+step "the helper: sctlsd, port 4116 -> the card"
+"$sctlsd_bin" --link 4116=unix:$run/card.sock 2>$run/sctlsd.log &
+sctlsd=$!
+wait_for grep -q "info: ready" $run/sctlsd.log
+cat $run/sctlsd.log
+
+step "an app: curl https://127.0.0.1:4116/ (nothing special about it)"
+curl -sS -v --cacert $run/card.pem https://127.0.0.1:4116/ 2>$run/curl.log
+echo "TLS: $(sed -n 's/^\* SSL connection using \(.*\)$/\1/p' $run/curl.log | tr -d '\r')"
+
+step "stopping the helper (SIGTERM): its counters"
+kill -TERM $sctlsd
+wait $sctlsd
+tail -n +$(($(wc -l <$run/sctlsd.log) - 1)) $run/sctlsd.log
+echo "(the kernel's own counters come with the netlink control plane: 'sctls show')"
+kill $cardsim
 rmmod sctls
-echo "sctls unloaded; /dev/sctls $([ -e /dev/sctls ] && echo 'still there' || echo 'gone')"
