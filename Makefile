@@ -37,8 +37,9 @@ UNIT_TESTS := frame_test
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
-SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c
-CARDSIM_SRC := $(wildcard userspace/cardsim/*.c)
+SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
+	userspace/common/stream_addr.c
+CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
 
 all: module programs selftests unit-tests

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/stream_addr.h"
 #include "http.h"
 #include "tls.h"
 
@@ -57,54 +57,26 @@ static int parse_num(const char *text, long min, long max, long *out)
 	return errno || *end || end == text || *out < min || *out > max ? -1 : 0;
 }
 
-static int listen_on(const char *spec)
+static int listen_on(const char *spec, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
 
-	if (!strncmp(spec, "unix:", 5)) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-
-		if (strlen(spec + 5) >= sizeof(sun->sun_path) || !spec[5])
-			return -1;
-		sun->sun_family = AF_UNIX;
-		strcpy(sun->sun_path, spec + 5);
-		unlink(sun->sun_path);
-		len = sizeof(*sun);
-	} else if (!strncmp(spec, "tcp:", 4)) {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-		struct addrinfo *res;
-		char host[256];
-		const char *colon = strrchr(spec + 4, ':');
-		size_t hlen = colon ? (size_t)(colon - spec - 4) : 0;
-
-		if (!colon || hlen >= sizeof(host))
-			return -1;
-		memcpy(host, spec + 4, hlen);
-		host[hlen] = '\0';
-		if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-			host[hlen - 1] = '\0';	/* [IPv6] */
-			memmove(host, host + 1, hlen - 1);
-		}
-		if (getaddrinfo(host, colon + 1, &hints, &res))
-			return -1;
-		memcpy(&ss, res->ai_addr, res->ai_addrlen);
-		len = res->ai_addrlen;
-		freeaddrinfo(res);
-	} else {
+	if (stream_addr_parse(spec, true, &ss, &len, err, errlen))
 		return -1;
-	}
+	if (ss.ss_family == AF_UNIX)
+		unlink(((struct sockaddr_un *)&ss)->sun_path);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Clients beyond --max-sessions wait here, not refused. */
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 128)) {
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* Clients beyond --max-sessions wait here, not refused. */
+		if (!bind(fd, (struct sockaddr *)&ss, len) && !listen(fd, 128))
+			return fd;
 		close(fd);
-		return -1;
 	}
-	return fd;
+	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	return -1;
 }
 
 /* One card connection: TLS, then HTTP until the client leaves. */
@@ -215,9 +187,9 @@ int main(int argc, char **argv)
 	ctx = tls_server_ctx(&tls, err, sizeof(err));
 	if (!ctx)
 		goto bad;
-	lfd = listen_on(listen_spec);
+	lfd = listen_on(listen_spec, err, sizeof(err));
 	if (lfd < 0) {
-		fprintf(stderr, "cardsim: cannot listen on %s: %s\n", listen_spec, strerror(errno));
+		fprintf(stderr, "cardsim: %s\n", err);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -5,65 +5,21 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/stream_addr.h"
 #include "link.h"
 
-static int unix_parse(struct link *link, const char *arg, char *err, size_t errlen)
+/* link->spec is "PORT=KIND:ADDRESS"; the address parser takes "KIND:ADDRESS". */
+static int stream_parse(struct link *link, const char *arg, char *err, size_t errlen)
 {
-	struct sockaddr_un *sun = (struct sockaddr_un *)&link->addr;
-
-	if (!*arg || strlen(arg) >= sizeof(sun->sun_path)) {
-		snprintf(err, errlen, "unix socket path empty or longer than %zu bytes",
-			 sizeof(sun->sun_path) - 1);
-		return -1;
-	}
-	sun->sun_family = AF_UNIX;
-	strcpy(sun->sun_path, arg);
-	link->addrlen = sizeof(*sun);
-	return 0;
-}
-
-/* HOST:PORT or [HOST]:PORT, resolved once, at start. */
-static int tcp_parse(struct link *link, const char *arg, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	char host[256];
-	const char *colon = strrchr(arg, ':');
-	size_t hlen;
-	int ret;
-
-	if (!colon || colon == arg || !colon[1]) {
-		snprintf(err, errlen, "expected tcp:HOST:PORT");
-		return -1;
-	}
-	hlen = colon - arg;
-	if (arg[0] == '[' && colon[-1] == ']') {
-		arg++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(host)) {
-		snprintf(err, errlen, "host name too long");
-		return -1;
-	}
-	memcpy(host, arg, hlen);
-	host[hlen] = '\0';
-	ret = getaddrinfo(host, colon + 1, &hints, &res);
-	if (ret) {
-		snprintf(err, errlen, "cannot resolve %s port %s: %s", host, colon + 1,
-			 gai_strerror(ret));
-		return -1;
-	}
-	memcpy(&link->addr, res->ai_addr, res->ai_addrlen);
-	link->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	(void)arg;
+	return stream_addr_parse(strchr(link->spec, '=') + 1, false, &link->addr,
+				 &link->addrlen, err, errlen);
 }
 
 static int stream_connect(const struct link *link)
@@ -117,13 +73,13 @@ static void stream_close(int fd, bool reset)
 }
 
 const struct link_ops link_unix_ops = {
-	.scheme = "unix", .parse = unix_parse, .connect = stream_connect,
+	.scheme = "unix", .parse = stream_parse, .connect = stream_connect,
 	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
 	.shutdown = stream_shutdown, .close = stream_close,
 };
 
 const struct link_ops link_tcp_ops = {
-	.scheme = "tcp", .parse = tcp_parse, .connect = stream_connect,
+	.scheme = "tcp", .parse = stream_parse, .connect = stream_connect,
 	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
 	.shutdown = stream_shutdown, .close = stream_close,
 };
