@@ -4,7 +4,7 @@
 #   make            the module (through ./Kbuild) and the userspace programs
 #   make check      install what is missing, build, run every test
 #   make demo       install what is missing, build, fetch the card's page in a VM
-#   make bench      the gateway against plain loopback TCP, in the VM
+#   make bench      sctls against nginx, socat and the direct path, in the VM
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
 #   make KDIR=...   build against another kernel's build tree
@@ -121,9 +121,9 @@ demo-after-deps: module programs
 bench: deps
 	@$(MAKE) --no-print-directory bench-after-deps
 
-bench-after-deps: module $(BUILD)/selftests/bench
-	selftests/vm/run --kver $(KVER) --timeout 900 -- \
-		selftests/vm/bench.sh $(CURDIR)/sctls.ko $(BUILD)/selftests/bench
+bench-after-deps: module programs $(BUILD)/selftests/bench
+	@selftests/vm/run --kver $(KVER) --timeout 900 -- selftests/vm/bench.sh \
+		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/selftests/bench
 
 vm-shell: module selftests
 	selftests/vm/run --kver $(KVER) --shell

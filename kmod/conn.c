@@ -161,6 +161,8 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 		goto err_reset;
 	}
 	helper->nr_conns++;
+	/* A relay adds no Nagle delay; the app's own socket keeps its choice. */
+	tcp_sock_set_nodelay(sock->sk);
 	sctls_who_describe(helper, sock->sk, &conn->open);
 	sctls_conn_hook(conn);
 	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */

@@ -1,32 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * make bench: the gateway side by side with its baseline, in the same run.
- * The baseline is a userspace TCP echo server on another loopback port; the
- * gateway run echoes through sctls.ko and a helper on /dev/sctls. Each
- * measure alternates the two for several rounds and reports medians and
- * their ratio. Runs as root with sctls.ko loaded and no helper attached.
+ * make bench: sctls side by side with the relays a user would pick instead,
+ * in one run and under the same client load. Every path ends at the same
+ * echo backend: straight to it (the limit), through sctls.ko and sctlsd,
+ * through nginx's stream proxy and through socat. The paths alternate for
+ * several rounds; medians are reported, with sctls relative to nginx.
+ *
+ *   bench --echo-server PORT      the backend (epoll, any number of clients)
+ *   bench                         measure the paths (ports below)
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/echo.h"
 #include "lib/gateway.h"
 
 #define BULK		(32u << 20)
-#define CONNS		500
+#define MSG		64
+#define RR_SECONDS	2
+#define LAT_CONNS	200
 #define ROUNDS		3
-#define DIRECT_PORT	(SCTLS_DEFAULT_PORT + 1)
+
+struct path {
+	const char *name;
+	uint16_t port;
+};
+
+enum { P_DIRECT, P_SCTLS, P_NGINX, P_SOCAT };
+
+static const struct path paths[] = {
+	{ "direct", 5000 }, { "sctls", SCTLS_DEFAULT_PORT },
+	{ "nginx", 5001 }, { "socat", 5002 },
+};
+#define NPATHS (sizeof(paths) / sizeof(paths[0]))
 
 static double now(void)
 {
@@ -42,100 +61,100 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* The baseline: echo each connection in turn until closes have ended. */
-static void direct_server(int lfd, unsigned int closes)
-{
-	static char buf[65536];
+/* The backend: echo every client, as fast as each reads. */
+struct echo_client {
+	int fd;
+	size_t len, off;	/* bytes waiting to go back */
+	bool eof;
+	char buf[65536];
+};
 
-	while (closes--) {
-		int fd = accept(lfd, NULL, NULL);
-		ssize_t n;
-
-		if (fd < 0)
-			die("accept");
-		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
-			if (send(fd, buf, n, 0) != n)
-				die("send");
-		shutdown(fd, SHUT_WR);
-		close(fd);
-	}
-}
-
-/* The gateway: attach as helper, tell the parent, echo. */
-static void gateway_server(int ready, unsigned int closes)
-{
-	static struct gw_reader rd;
-	struct sctls_info info;
-
-	rd.fd = gw_open_dev();
-	if (rd.fd < 0 || ioctl(rd.fd, SCTLS_IOC_INFO, &info))
-		die("/dev/sctls");
-	if (write(ready, "", 1) != 1)
-		die("ready");
-	if (gw_echo(&rd, closes, info.window, 20000))
-		exit(1);
-}
-
-/* Start a server process for closes connections on the given path. */
-static pid_t start_server(bool gateway, unsigned int closes)
+static void echo_server(uint16_t port)
 {
 	struct sockaddr_in sin = {
-		.sin_family = AF_INET, .sin_port = htons(DIRECT_PORT),
+		.sin_family = AF_INET, .sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
-	int one = 1, lfd = -1, ready[2];
-	pid_t pid;
-	char c;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+	int one = 1, ep = epoll_create1(0);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
-	if (pipe(ready))
-		die("pipe");
-	if (!gateway) {
-		lfd = socket(AF_INET, SOCK_STREAM, 0);
-		if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-		    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 128))
-			die("direct listener");
+	if (lfd < 0 || ep < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 1024))
+		die("echo server");
+	ev.data.ptr = NULL;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1), k;
+
+		for (k = 0; k < n; k++) {
+			struct echo_client *c = evs[k].data.ptr;
+			ssize_t r;
+
+			if (!c) {
+				int fd;
+
+				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+					c = calloc(1, sizeof(*c));
+					if (!c)
+						die("calloc");
+					c->fd = fd;
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					ev.events = EPOLLIN;
+					ev.data.ptr = c;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			if (!c->len && !c->eof) {
+				r = recv(c->fd, c->buf, sizeof(c->buf), 0);
+				if (r > 0)
+					c->len = r, c->off = 0;
+				else if (r == 0 || errno != EAGAIN)
+					c->eof = true;
+			}
+			while (c->off < c->len) {
+				r = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL);
+				if (r <= 0)
+					break;
+				c->off += r;
+			}
+			if (c->off == c->len)
+				c->len = c->off = 0;
+			if (c->eof && !c->len) {
+				close(c->fd);
+				free(c);
+				continue;
+			}
+			ev.events = c->len ? EPOLLOUT : EPOLLIN;
+			ev.data.ptr = c;
+			epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		}
 	}
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		if (gateway)
-			gateway_server(ready[1], closes);
-		else
-			direct_server(lfd, closes);
-		exit(0);
-	}
-	if (!gateway)
-		close(lfd);
-	else if (read(ready[0], &c, 1) != 1)
-		die("helper did not attach");
-	close(ready[0]);
-	close(ready[1]);
-	return pid;
 }
 
-static void stop_server(pid_t pid)
+static int connect_to(uint16_t port)
 {
-	int status;
+	int one = 1, fd = gw_connect(AF_INET, port);
 
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status))
-		die("server failed");
+	if (fd < 0)
+		die("connect");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
 }
 
-/* BULK bytes out and the same back on one connection; seconds taken. */
+/* BULK bytes out and the same back on one connection: MiB/s. */
 static double bulk(uint16_t port)
 {
 	static uint8_t buf[65536];
 	size_t got = 0;
 	double t0 = now();
-	int fd = gw_connect(AF_INET, port), status;
-	pid_t writer;
+	int fd = connect_to(port), status;
+	pid_t writer = fork();
 	ssize_t n;
 
-	if (fd < 0)
-		die("connect");
-	writer = fork();
 	if (writer == 0) {
 		size_t sent = 0;
 
@@ -150,28 +169,61 @@ static double bulk(uint16_t port)
 	}
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
 		got += n;
-	if (got != BULK || waitpid(writer, &status, 0) != writer)
-		die("bulk transfer incomplete");
+	if (got != BULK || waitpid(writer, &status, 0) != writer) {
+		fprintf(stderr, "bench: port %u: %zu of %u bytes came back\n", port, got, BULK);
+		exit(1);
+	}
 	close(fd);
-	return now() - t0;
+	return BULK / 1048576.0 / (now() - t0);
 }
 
-/* CONNS connections, each a 1-byte echo then close; seconds taken. */
-static double conns(uint16_t port)
+/* conns connections each doing 64-byte request/response: round trips per second. */
+static double request_rate(uint16_t port, int conns)
 {
-	double t0 = now();
-	unsigned int i;
-	char c = 'x';
+	struct epoll_event ev = { .events = EPOLLIN }, evs[256];
+	int ep = epoll_create1(0), i, *fds = calloc(conns, sizeof(int));
+	char msg[MSG] = { 0 }, in[MSG * 4];
+	size_t *got = calloc(conns, sizeof(size_t));
+	unsigned long done = 0;
+	double t0, end;
 
-	for (i = 0; i < CONNS; i++) {
-		int fd = gw_connect(AF_INET, port);
-
-		if (fd < 0 || send(fd, &c, 1, 0) != 1 || shutdown(fd, SHUT_WR) ||
-		    gw_recv_all(fd, &c, 1, 20000) != 1)
-			die("connection");
-		close(fd);
+	if (ep < 0 || !fds || !got)
+		die("request_rate");
+	for (i = 0; i < conns; i++) {
+		fds[i] = connect_to(port);
+		ev.data.u32 = i;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
 	}
-	return now() - t0;
+	t0 = now();
+	end = t0 + RR_SECONDS;
+	for (i = 0; i < conns; i++)
+		if (send(fds[i], msg, MSG, 0) != MSG)
+			die("send");
+	while (now() < end) {
+		int n = epoll_wait(ep, evs, 256, 100), k;
+
+		for (k = 0; k < n; k++) {
+			int c = evs[k].data.u32;
+			ssize_t r = recv(fds[c], in, sizeof(in), MSG_DONTWAIT);
+
+			if (r <= 0)
+				die("request_rate recv");
+			got[c] += r;
+			while (got[c] >= MSG) {	/* a whole response: ask again */
+				got[c] -= MSG;
+				done++;
+				if (send(fds[c], msg, MSG, 0) != MSG)
+					die("send");
+			}
+		}
+	}
+	t0 = now() - t0;
+	for (i = 0; i < conns; i++)
+		close(fds[i]);
+	close(ep);
+	free(fds);
+	free(got);
+	return done / t0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -181,44 +233,90 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median seconds of each path over ROUNDS, alternating the two. */
-static void measure(double (*run)(uint16_t), unsigned int closes,
-		    double *direct, double *gateway)
+/* New connections, each timed from connect() to the first byte back: p50, p99 in ms. */
+static void latency(uint16_t port, double *p50, double *p99)
 {
-	double d[ROUNDS], g[ROUNDS];
-	unsigned int r;
-	pid_t pid;
+	double t[LAT_CONNS];
+	char msg[MSG] = { 0 }, c;
+	int i;
 
-	for (r = 0; r < ROUNDS; r++) {
-		pid = start_server(false, closes);
-		d[r] = run(DIRECT_PORT);
-		stop_server(pid);
-		pid = start_server(true, closes);
-		g[r] = run(SCTLS_DEFAULT_PORT);
-		stop_server(pid);
+	for (i = 0; i < LAT_CONNS; i++) {
+		double t0 = now();
+		int fd = connect_to(port);
+
+		if (send(fd, msg, MSG, 0) != MSG || recv(fd, &c, 1, 0) != 1)
+			die("latency");
+		t[i] = (now() - t0) * 1000;
+		close(fd);
 	}
-	qsort(d, ROUNDS, sizeof(d[0]), cmp_double);
-	qsort(g, ROUNDS, sizeof(g[0]), cmp_double);
-	*direct = d[ROUNDS / 2];
-	*gateway = g[ROUNDS / 2];
+	qsort(t, LAT_CONNS, sizeof(t[0]), cmp_double);
+	*p50 = t[LAT_CONNS / 2];
+	*p99 = t[LAT_CONNS * 99 / 100];
 }
 
-int main(void)
+enum { BULK_MIBS, RR_64, RR_512, LAT_P50, LAT_P99, NFIGS };
+
+static const struct {
+	const char *label, *unit;
+	bool lower_better;
+} figs[NFIGS] = {
+	{ "bulk echo, 32 MiB each way, 1 connection", "MiB/s", false },
+	{ "64 B request/response, 64 connections", "req/s", false },
+	{ "64 B request/response, 512 connections", "req/s", false },
+	{ "connect to first byte, p50", "ms", true },
+	{ "connect to first byte, p99", "ms", true },
+};
+
+int main(int argc, char **argv)
 {
-	double d, g, mib = BULK / 1048576.0;
+	static double v[NFIGS][NPATHS][ROUNDS];
+	struct rlimit nofile = { 4096, 4096 };
 	struct utsname u;
+	unsigned int f, p, r;
+
+	if (argc == 3 && !strcmp(argv[1], "--echo-server")) {
+		setrlimit(RLIMIT_NOFILE, &nofile);
+		echo_server(atoi(argv[2]));
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench [--echo-server PORT]\n");
+		return 2;
+	}
+	if (setrlimit(RLIMIT_NOFILE, &nofile))
+		die("RLIMIT_NOFILE");
+	for (r = 0; r < ROUNDS; r++) {
+		for (p = 0; p < NPATHS; p++) {
+			uint16_t port = paths[p].port;
+
+			v[BULK_MIBS][p][r] = bulk(port);
+			v[RR_64][p][r] = request_rate(port, 64);
+			v[RR_512][p][r] = request_rate(port, 512);
+			latency(port, &v[LAT_P50][p][r], &v[LAT_P99][p][r]);
+		}
+	}
 
 	uname(&u);
-	printf("sctls bench: kernel %s, %ld CPUs, median of %d rounds, each path alternated\n",
+	printf("sctls bench: kernel %s, %ld CPUs; median of %d rounds, paths alternated\n",
 	       u.release, sysconf(_SC_NPROCESSORS_ONLN), ROUNDS);
-	printf("%-46s %14s %14s %8s\n", "", "direct TCP", "through sctls", "ratio");
+	printf("| measure | unit |");
+	for (p = 0; p < NPATHS; p++)
+		printf(" %s |", paths[p].name);
+	printf(" sctls vs nginx |\n|---|---|");
+	for (p = 0; p <= NPATHS; p++)
+		printf("---|");
+	printf("\n");
+	for (f = 0; f < NFIGS; f++) {
+		double med[NPATHS];
 
-	measure(bulk, 1, &d, &g);
-	printf("%-46s %9.1f MiB/s %9.1f MiB/s %8.2f\n",
-	       "echo, 32 MiB each way on one connection", mib / d, mib / g, d / g);
-
-	measure(conns, CONNS, &d, &g);
-	printf("%-46s %10.0f /s   %10.0f /s   %8.2f\n",
-	       "connections: 1-byte echo, then close", CONNS / d, CONNS / g, d / g);
+		printf("| %s | %s |", figs[f].label, figs[f].unit);
+		for (p = 0; p < NPATHS; p++) {
+			qsort(v[f][p], ROUNDS, sizeof(double), cmp_double);
+			med[p] = v[f][p][ROUNDS / 2];
+			printf(figs[f].lower_better ? " %.2f |" : " %.0f |", med[p]);
+		}
+		/* Above 1: sctls better than nginx, whichever way the unit runs. */
+		printf(" %.2fx |\n", figs[f].lower_better ? med[P_NGINX] / med[P_SCTLS] :
+		       med[P_SCTLS] / med[P_NGINX]);
+	}
 	return 0;
 }

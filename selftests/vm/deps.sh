@@ -5,6 +5,7 @@
 set -eu
 
 pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl
+nginx libnginx-mod-stream socat
 linux-headers-amd64 linux-image-amd64 linux-source
 linux-headers-6.12-amd64 linux-image-6.12-amd64
 qemu-system-x86 busybox-static sparse

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,12 @@ static int stream_connect(const struct link *link)
 
 	if (fd < 0)
 		return -errno;
+	if (link->addr.ss_family != AF_UNIX) {
+		int one = 1;
+
+		/* Relayed bytes go at once: no Nagle delay on top of the app's. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (connect(fd, (const struct sockaddr *)&link->addr, link->addrlen) &&
 	    errno != EINPROGRESS) {
 		int err = errno;
