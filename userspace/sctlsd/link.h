@@ -18,7 +18,7 @@ struct link;
 
 struct link_ops {
 	const char *scheme;	/* "unix", "tcp": the text before ':' */
-	/* Parse what follows "scheme:"; on error, say why in err. */
+	/* Parse "scheme:ADDRESS"; on error, say why in err. */
 	int (*parse)(struct link *link, const char *arg, char *err, size_t errlen);
 	/* Start a channel: a non-blocking fd, or -errno. */
 	int (*connect)(const struct link *link);

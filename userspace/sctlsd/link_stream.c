@@ -16,12 +16,9 @@
 #include "../common/stream_addr.h"
 #include "link.h"
 
-/* link->spec is "PORT=KIND:ADDRESS"; the address parser takes "KIND:ADDRESS". */
 static int stream_parse(struct link *link, const char *arg, char *err, size_t errlen)
 {
-	(void)arg;
-	return stream_addr_parse(strchr(link->spec, '=') + 1, false, &link->addr,
-				 &link->addrlen, err, errlen);
+	return stream_addr_parse(arg, false, &link->addr, &link->addrlen, err, errlen);
 }
 
 static int stream_connect(const struct link *link)
@@ -116,7 +113,7 @@ int link_parse(struct link *link, const char *text, char *err, size_t errlen)
 		if (strlen(ops->scheme) == (size_t)(colon - eq - 1) &&
 		    !strncmp(ops->scheme, eq + 1, colon - eq - 1)) {
 			link->ops = ops;
-			return ops->parse(link, colon + 1, err, errlen);
+			return ops->parse(link, eq + 1, err, errlen);
 		}
 	}
 	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp)", text);

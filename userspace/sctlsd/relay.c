@@ -146,21 +146,22 @@ static void relay_bury(struct relay *r)
 	}
 }
 
-static const char *conn_who(const struct conn *c)
+/* Who connected, for log lines. */
+static const char *open_who(const struct sctls_open *who)
 {
-	static char who[96];
+	static char text[96];
 
-	snprintf(who, sizeof(who), "uid %u pid %d (%s)", c->who.uid,
-		 c->who.pid == SCTLS_ID_UNKNOWN ? -1 : (int)c->who.pid,
-		 c->who.comm[0] ? c->who.comm : "?");
-	return who;
+	snprintf(text, sizeof(text), "uid %u pid %d (%s)", who->uid,
+		 who->pid == SCTLS_ID_UNKNOWN ? -1 : (int)who->pid,
+		 who->comm[0] ? who->comm : "?");
+	return text;
 }
 
 /* The card side failed: reset the app's connection and forget it. */
 static void conn_fail(struct relay *r, struct conn *c, const char *why)
 {
 	log_warn("connection %u from %s: card link %s: %s; resetting it",
-		 c->id, conn_who(c), c->link->spec, why);
+		 c->id, open_who(&c->who), c->link->spec, why);
 	r->stats.card_failed++;
 	relay_frame(r, SCTLS_CLOSE, 0, c->id, 0);
 	conn_free(r, c, true);
@@ -284,59 +285,59 @@ static void conn_card_event(struct relay *r, struct conn *c, uint32_t events)
 	conn_watch(r, c);
 }
 
-static void relay_open_conn(struct relay *r, uint32_t id, const struct sctls_open *who)
+static void relay_open_conn(struct relay *r, uint32_t id, const struct sctls_open *open)
 {
-	const struct link *link = config_link_for(r->cfg, who->local_port);
-	struct conn *c = calloc(1, sizeof(*c));
+	const struct link *link = config_link_for(r->cfg, open->local_port);
+	struct sctls_open who = *open;
+	struct conn *c;
 	int fd;
 
-	if (!c || !(c->to_card = malloc(r->window))) {
-		free(c);
-		log_err("connection %u: out of memory; resetting it", id);
-		relay_frame(r, SCTLS_CLOSE, 0, id, 0);
-		return;
-	}
-	c->w.kind = WATCH_CARD;
-	c->id = id;
-	c->who = *who;
-	c->who.comm[SCTLS_COMM_LEN - 1] = '\0';	/* not trusted either */
-	c->tx_credit = r->window;
-
-	if (!config_uid_allowed(r->cfg, who->uid)) {
+	who.comm[SCTLS_COMM_LEN - 1] = '\0';	/* the kernel is not trusted either */
+	if (!config_uid_allowed(r->cfg, who.uid)) {
 		log_warn("refused connection %u from %s to port %u: uid not allowed",
-			 id, conn_who(c), who->local_port);
+			 id, open_who(&who), who.local_port);
 		r->stats.refused_policy++;
 		goto refuse;
 	}
 	if (!link) {
 		log_warn("refused connection %u from %s: no link for port %u",
-			 id, conn_who(c), who->local_port);
+			 id, open_who(&who), who.local_port);
 		r->stats.refused_link++;
 		goto refuse;
 	}
-	c->link = link;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->to_card = malloc(r->window))) {
+		free(c);
+		log_err("connection %u: out of memory; resetting it", id);
+		goto refuse;
+	}
 	fd = link->ops->connect(link);
 	if (fd < 0) {
 		log_warn("connection %u from %s: card link %s: %s; resetting it",
-			 id, conn_who(c), link->spec, strerror(-fd));
+			 id, open_who(&who), link->spec, strerror(-fd));
 		r->stats.card_failed++;
+		free(c->to_card);
+		free(c);
 		goto refuse;
 	}
+	c->w.kind = WATCH_CARD;
+	c->id = id;
+	c->who = who;
+	c->link = link;
 	c->fd = fd;
 	c->connecting = true;
+	c->tx_credit = r->window;
 	c->next = r->buckets[id % BUCKETS];
 	r->buckets[id % BUCKETS] = c;
 	r->nr_conns++;
 	r->stats.opened++;
-	log_info("connection %u from %s to port %u -> %s", id, conn_who(c),
-		 who->local_port, link->spec);
+	log_info("connection %u from %s to port %u -> %s", id, open_who(&who),
+		 who.local_port, link->spec);
 	conn_watch(r, c);
 	return;
 
 refuse:
 	relay_frame(r, SCTLS_CLOSE, 0, id, 0);
-	free(c->to_card);
-	free(c);
 }
 
 static void relay_frame_in(struct relay *r, const struct sctls_frame *f)
