@@ -29,9 +29,9 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test sctlsd_test e2e_test
+SELFTESTS := device_test datapath_test scale_test netlink_test sctlsd_test e2e_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
-	userspace/common/frame.c
+	selftests/lib/control.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean \
@@ -40,7 +40,11 @@ UNIT_TESTS := frame_test
 SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
 	userspace/common/stream_addr.c
 CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c
-PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
+CLI_SRC := $(wildcard userspace/sctls/*.c)
+# pkg-config runs when a recipe needs it: after deps on a bare machine.
+NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
+NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
+PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls
 
 all: module programs selftests unit-tests
 
@@ -79,17 +83,25 @@ $(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(CARDSIM_SRC) -lssl -lcrypto
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim
+$(BUILD)/bin/sctls $(BUILD)/asan/sctls: $(CLI_SRC) $(wildcard userspace/sctls/*.h) \
+		uapi/linux/sctls.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(NL_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
+		-o $@ $(CLI_SRC) $(NL_LIBS)
+
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim \
+	$(BUILD)/asan/sctls
 
 $(BUILD)/selftests/%: selftests/%.sh
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
 
 $(BUILD)/selftests/%: selftests/%.c $(SELFTEST_LIB) selftests/lib/*.h \
-		userspace/common/frame.h uapi/linux/sctls.h $(LINUX_TOOLS)/.stamp
+		userspace/common/frame.h userspace/sctls/nl.h uapi/linux/sctls.h \
+		$(LINUX_TOOLS)/.stamp
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) -isystem $(KSFT_DIR) -Iselftests -o $@ \
-		$< $(SELFTEST_LIB) -lcap
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(NL_CFLAGS) -isystem $(KSFT_DIR) -Iselftests -o $@ \
+		$< $(SELFTEST_LIB) -lcap $(NL_LIBS)
 
 unit-tests: $(UNIT_TESTS:%=$(BUILD)/unit/%)
 

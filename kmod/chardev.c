@@ -22,10 +22,10 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 	if (!helper)
 		return NULL;
 	helper->net = get_net(net);
+	helper->sn = sctls_net(net);
 	helper->user_ns = get_user_ns(current_user_ns());
 	helper->pid_ns = get_pid_ns(task_active_pid_ns(current));
-	helper->window = sctls_config.window;
-	helper->max_conns = sctls_config.max_conns;
+	helper->pid = get_task_pid(current, PIDTYPE_TGID);
 	mutex_init(&helper->io_lock);
 	xa_init_flags(&helper->conns, XA_FLAGS_ALLOC1);
 	spin_lock_init(&helper->lock);
@@ -37,6 +37,7 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 static void sctls_helper_free(struct sctls_helper *helper)
 {
 	xa_destroy(&helper->conns);
+	put_pid(helper->pid);
 	put_pid_ns(helper->pid_ns);
 	put_user_ns(helper->user_ns);
 	put_net(helper->net);
@@ -60,12 +61,14 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 	mutex_lock(&sn->lock);
 	err = sn->helper ? -EBUSY : sctls_who_start(helper);
 	if (!err) {
-		err = sctls_listen_start(helper);
+		err = sctls_listen_update(helper, sctls_config_locked(sn));
 		if (err)
 			sctls_who_stop(helper);
 	}
-	if (!err)
+	if (!err) {
 		sn->helper = helper;
+		sctls_notify_helper(helper, SCTLS_CMD_EV_HELPER_ATTACH);
+	}
 	mutex_unlock(&sn->lock);
 	if (err) {
 		sctls_helper_free(helper);
@@ -89,6 +92,7 @@ static int sctls_dev_release(struct inode *inode, struct file *file)
 	mutex_unlock(&helper->io_lock);
 	sctls_who_stop(helper);
 	sn->helper = NULL;
+	sctls_notify_helper(helper, SCTLS_CMD_EV_HELPER_DETACH);
 	mutex_unlock(&sn->lock);
 
 	sctls_helper_free(helper);
@@ -177,7 +181,7 @@ static ssize_t sctls_dev_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		applied += hdr.len;
 	}
 	if (!applied && err)
-		helper->writes_rejected++;
+		helper->sn->stats.writes_rejected++;
 	mutex_unlock(&helper->io_lock);
 	return applied ? applied : err;
 }
@@ -193,19 +197,24 @@ static __poll_t sctls_dev_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-static long sctls_ioctl_info(void __user *arg)
+/* The namespace's configuration now; netlink may change it later. */
+static long sctls_ioctl_info(struct sctls_helper *helper, void __user *arg)
 {
 	struct sctls_info info = {
 		.version = SCTLS_PROTO_VERSION,
 		.max_payload = SCTLS_MAX_PAYLOAD,
-		.window = sctls_config.window,
-		.max_conns = sctls_config.max_conns,
-		.nr_ports = sctls_config.nr_ports,
 	};
+	const struct sctls_config *cfg;
 	unsigned int i;
 
-	for (i = 0; i < sctls_config.nr_ports; i++)
-		info.ports[i] = sctls_config.ports[i];
+	rcu_read_lock();
+	cfg = rcu_dereference(helper->sn->config);
+	info.window = cfg->window;
+	info.max_conns = cfg->max_conns;
+	info.nr_ports = cfg->nr_ports;
+	for (i = 0; i < cfg->nr_ports; i++)
+		info.ports[i] = cfg->ports[i];
+	rcu_read_unlock();
 
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -215,7 +224,7 @@ static long sctls_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	switch (cmd) {
 	case SCTLS_IOC_INFO:
-		return sctls_ioctl_info((void __user *)arg);
+		return sctls_ioctl_info(file->private_data, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,7 @@
 #ifndef _SCTLS_COMPAT_H
 #define _SCTLS_COMPAT_H
 
+#include <net/genetlink.h>
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
 
@@ -35,5 +36,15 @@ sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 	return __inet6_lookup_established(net, sctls_tcp_hashinfo(net), saddr,
 					  sport, daddr, hnum, 0, 0);
 }
+
+/*
+ * Multicast groups only CAP_NET_ADMIN may join: mainline 6.7, and Debian's
+ * 6.1 as a stable backport. Without it, the events group is open to all.
+ */
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+#define SCTLS_MCGRP_ADMIN	GENL_MCAST_CAP_NET_ADMIN
+#else
+#define SCTLS_MCGRP_ADMIN	0
+#endif
 
 #endif /* _SCTLS_COMPAT_H */

@@ -8,6 +8,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <net/netlink.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -23,12 +25,18 @@ struct sctls_conn {
 	struct list_head ready_node;	/* on helper->ready, under helper->lock */
 
 	struct sctls_open open;
+	kuid_t uid;		/* the app socket's owner */
+	u64 start;		/* ktime_get_boottime_ns() at accept */
+	u32 window;		/* initial credit each way, from the config */
 	bool open_sent;
 	bool app_eof;		/* the app's FIN went to the helper */
 	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
 	bool shut_wr;		/* our sending side is shut down */
 	bool closing;		/* the helper closed it orderly; staged still going */
+	bool admin_reset;	/* reset through netlink */
 	int err;		/* our own failure, for the final CLOSE */
+	u64 bytes_from_app;
+	u64 bytes_to_app;	/* taken by the app's socket */
 
 	u32 rx_credit;		/* app bytes the helper still accepts */
 	u32 tx_credit;		/* helper bytes we still accept */
@@ -131,15 +139,54 @@ static void sctls_conn_unhook(struct sctls_conn *conn)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* Take an accepted socket; over max_conns it is reset. */
+/* Whether the config lets this uid in: an empty allow-list lets all in. */
+static bool sctls_uid_allowed(const struct sctls_config *cfg, kuid_t uid)
+{
+	unsigned int i;
+
+	if (!cfg->nr_uids)
+		return true;
+	for (i = 0; i < cfg->nr_uids; i++)
+		if (uid_eq(cfg->uids[i], uid))
+			return true;
+	return false;
+}
+
+/*
+ * Take an accepted socket, or reset it: over max_conns, or when the app's
+ * uid is not allowed. The config is read once, so one accept sees one.
+ */
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 {
+	struct sctls_stats *stats = &helper->sn->stats;
+	const struct sctls_config *cfg;
+	unsigned int max_conns, window;
 	struct sctls_conn *conn;
+	struct sctls_open open;
+	bool allowed;
+	kuid_t uid;
 	int err;
 
-	if (helper->nr_conns >= helper->max_conns) {
-		helper->conns_refused_max++;
+	memset(&open, 0, sizeof(open));
+	sctls_who_describe(helper, sock->sk, &open, &uid);
+	rcu_read_lock();
+	cfg = rcu_dereference(helper->sn->config);
+	max_conns = cfg->max_conns;
+	window = cfg->window;
+	allowed = sctls_uid_allowed(cfg, uid);
+	rcu_read_unlock();
+
+	if (helper->nr_conns >= max_conns) {
+		stats->refused_max++;
 		err = -EMFILE;
+		goto err_reset;
+	}
+	if (!allowed) {
+		stats->refused_policy++;
+		pr_info_ratelimited("refused uid %d (pid %d, %s) on port %u: not in the allow-list\n",
+				    (int)open.uid, (int)open.pid, open.comm,
+				    open.local_port);
+		err = -EACCES;
 		goto err_reset;
 	}
 	conn = kmem_cache_zalloc(sctls_conn_cache, GFP_KERNEL);
@@ -149,8 +196,12 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	}
 	conn->helper = helper;
 	conn->sock = sock;
-	conn->rx_credit = helper->window;
-	conn->tx_credit = helper->window;
+	conn->open = open;
+	conn->uid = uid;
+	conn->start = ktime_get_boottime_ns();
+	conn->window = window;
+	conn->rx_credit = window;
+	conn->tx_credit = window;
 	INIT_LIST_HEAD(&conn->ready_node);
 
 	/* Cyclic ids: a stale id is not soon reused. */
@@ -161,11 +212,12 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 		goto err_reset;
 	}
 	helper->nr_conns++;
+	stats->accepted++;
 	/* A relay adds no Nagle delay; the app's own socket keeps its choice. */
 	tcp_sock_set_nodelay(sock->sk);
-	sctls_who_describe(helper, sock->sk, &conn->open);
 	sctls_conn_hook(conn);
 	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */
+	sctls_notify_open(helper, conn);
 	return 0;
 
 err_reset:
@@ -175,9 +227,11 @@ err_reset:
 	return err;
 }
 
-static void sctls_conn_destroy(struct sctls_conn *conn, bool reset)
+/* End a connection: counted, announced, reset unless it ended orderly. */
+static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 {
 	struct sctls_helper *helper = conn->helper;
+	struct sctls_stats *stats = &helper->sn->stats;
 
 	sctls_conn_unhook(conn);
 	spin_lock_bh(&helper->lock);
@@ -186,8 +240,16 @@ static void sctls_conn_destroy(struct sctls_conn *conn, bool reset)
 	xa_erase(&helper->conns, conn->id);
 	helper->nr_conns--;
 
-	if (reset)
+	if (reason == SCTLS_CLOSED_APP) {
+		stats->closed_app++;
+	} else if (reason == SCTLS_CLOSED_HELPER) {
+		stats->closed_helper++;
+	} else {
+		stats->closed_reset++;
 		sock_no_linger(conn->sock->sk);
+	}
+	sctls_notify_close(helper, conn->id, reason, err, conn->bytes_from_app,
+			   conn->bytes_to_app);
 	sock_release(conn->sock);
 	kvfree(conn->staged);
 	kmem_cache_free(sctls_conn_cache, conn);
@@ -199,7 +261,7 @@ void sctls_conn_destroy_all(struct sctls_helper *helper)
 	unsigned long id;
 
 	xa_for_each(&helper->conns, id, conn)
-		sctls_conn_destroy(conn, true);
+		sctls_conn_destroy(conn, SCTLS_CLOSED_HELPER_GONE, ECONNRESET);
 }
 
 /* An orderly end of our side: FIN after everything sent, unread bytes dropped. */
@@ -216,7 +278,7 @@ static void sctls_conn_finish(struct sctls_conn *conn)
 	do {
 		iov_iter_discard(&msg.msg_iter, ITER_DEST, SCTLS_MAX_PAYLOAD);
 	} while (sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT) > 0 && --rounds);
-	sctls_conn_destroy(conn, false);
+	sctls_conn_destroy(conn, SCTLS_CLOSED_HELPER, 0);
 }
 
 /* Send what the app's socket takes now; 0 or -errno from the socket. */
@@ -231,6 +293,14 @@ static int sctls_conn_send(struct sctls_conn *conn, struct iov_iter *from,
 	ret = sock_sendmsg(conn->sock, &msg);
 	*sent = ret > 0 ? ret : 0;
 	return ret < 0 && ret != -EAGAIN ? ret : 0;
+}
+
+/* The app's socket took bytes of the helper's: credit to return. */
+static void sctls_conn_sent(struct sctls_conn *conn, size_t sent)
+{
+	conn->credit_back += sent;
+	conn->bytes_to_app += sent;
+	conn->helper->sn->stats.bytes_to_app += sent;
 }
 
 /* Push staged bytes; returns true when none are left. */
@@ -249,7 +319,7 @@ static bool sctls_conn_flush(struct sctls_conn *conn)
 		sent = 0;	/* the socket failed: its state change closes it */
 	conn->staged_off += sent;
 	WRITE_ONCE(conn->staged_len, conn->staged_len - sent);
-	conn->credit_back += sent;
+	sctls_conn_sent(conn, sent);
 	if (conn->staged_len)
 		return false;
 	kvfree(conn->staged);
@@ -262,7 +332,7 @@ static bool sctls_conn_flush(struct sctls_conn *conn)
 static int sctls_conn_stage(struct sctls_conn *conn, struct iov_iter *from,
 			    size_t len)
 {
-	u32 window = conn->helper->window;
+	u32 window = conn->window;
 
 	if (!conn->staged) {
 		conn->staged = kvmalloc(window, GFP_KERNEL);
@@ -323,6 +393,16 @@ static ssize_t sctls_conn_recv_data(struct sctls_conn *conn,
 	return err ? err : SCTLS_HDR_LEN + ret;
 }
 
+/* Why a connection the kernel closes, with this errno, ended. */
+static u8 sctls_close_reason(const struct sctls_conn *conn, int err)
+{
+	if (!err)
+		return SCTLS_CLOSED_APP;
+	if (conn->admin_reset)
+		return SCTLS_CLOSED_ADMIN;
+	return conn->err ? SCTLS_CLOSED_ERROR : SCTLS_CLOSED_APP_RESET;
+}
+
 /*
  * Turn a ready connection's state into frames in the helper's buffer.
  * Returns the bytes written (>= 0) and sets *again when the connection may
@@ -343,14 +423,17 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 		if (sctls_conn_flush(conn))
 			sctls_conn_finish(conn);
 		else if (sk->sk_err)
-			sctls_conn_destroy(conn, true);
+			sctls_conn_destroy(conn, conn->admin_reset ?
+					   SCTLS_CLOSED_ADMIN :
+					   SCTLS_CLOSED_APP_RESET, sk->sk_err);
 		return 0;
 	}
 
 	if (!conn->open_sent) {
 		if (iov_iter_count(to) < SCTLS_OPEN_FRAME_LEN)
 			return -ENOSPC;
-		if (sctls_put_hdr(to, SCTLS_OPEN, conn->id, 0, sizeof(conn->open)) ||
+		if (sctls_put_hdr(to, SCTLS_OPEN, conn->id, conn->window,
+				  sizeof(conn->open)) ||
 		    copy_to_iter(&conn->open, sizeof(conn->open), to) !=
 		    sizeof(conn->open))
 			return -EFAULT;
@@ -364,7 +447,7 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 	}
 
 	/* Credit goes back in quarters of the window, not per frame. */
-	if (conn->credit_back >= conn->helper->window / 4) {
+	if (conn->credit_back >= conn->window / 4) {
 		if (iov_iter_count(to) < SCTLS_HDR_LEN)
 			goto no_space;
 		if (sctls_put_hdr(to, SCTLS_CREDIT, conn->id, conn->credit_back, 0))
@@ -385,6 +468,8 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 		ret = sctls_conn_recv_data(conn, to, room);
 		if (ret > 0) {
 			conn->rx_credit -= ret - SCTLS_HDR_LEN;
+			conn->bytes_from_app += ret - SCTLS_HDR_LEN;
+			conn->helper->sn->stats.bytes_from_app += ret - SCTLS_HDR_LEN;
 			written += ret;
 			*again = true;
 			return written;
@@ -411,7 +496,7 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 			goto no_space;
 		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, err, 0))
 			return -EFAULT;
-		sctls_conn_destroy(conn, err != 0);
+		sctls_conn_destroy(conn, sctls_close_reason(conn, err), err);
 		return written + SCTLS_HDR_LEN;
 	}
 	return written;
@@ -471,7 +556,7 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 	conn = xa_load(&helper->conns, hdr->conn);
 	if (!conn || conn->closing || conn->err) {
 		/* Gone a moment ago: a normal race, not an error. */
-		helper->frames_dropped++;
+		helper->sn->stats.frames_dropped++;
 		iov_iter_advance(payload, len);
 		return 0;
 	}
@@ -507,8 +592,8 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 				return 0;
 			}
 		}
-		conn->credit_back += sent;
-		if (conn->credit_back >= helper->window / 4)
+		sctls_conn_sent(conn, sent);
+		if (conn->credit_back >= conn->window / 4)
 			sctls_conn_queue(conn);
 		return 0;
 
@@ -531,7 +616,8 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 
 	case SCTLS_CLOSE:
 		if (!(hdr->flags & SCTLS_CLOSE_ORDERLY)) {
-			sctls_conn_destroy(conn, true);
+			sctls_conn_destroy(conn, SCTLS_CLOSED_HELPER_RESET,
+					   ECONNRESET);
 			return 0;
 		}
 		if (sctls_conn_flush(conn)) {
@@ -543,4 +629,69 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/*
+ * Reset a connection for an administrator: the app gets a reset now, the
+ * helper a CLOSE with ECONNABORTED when it next reads.
+ */
+int sctls_conn_reset(struct sctls_helper *helper, u32 id)
+{
+	struct sctls_conn *conn = xa_load(&helper->conns, id);
+
+	if (!conn)
+		return -ENOENT;
+	if (conn->closing) {
+		/* The helper has let go of it already: nothing to tell. */
+		sctls_conn_destroy(conn, SCTLS_CLOSED_ADMIN, ECONNABORTED);
+		return 0;
+	}
+	conn->admin_reset = true;
+	/* Sends the RST; the state change queues the connection. */
+	tcp_abort(conn->sock->sk, ECONNABORTED);
+	return 0;
+}
+
+static u8 sctls_conn_state(const struct sctls_conn *conn)
+{
+	if (!conn->open_sent)
+		return SCTLS_CONN_NEW;
+	if (conn->closing)
+		return SCTLS_CONN_CLOSING;
+	if (conn->app_eof)
+		return SCTLS_CONN_APP_FIN;
+	if (conn->helper_fin)
+		return SCTLS_CONN_HELPER_FIN;
+	return SCTLS_CONN_ESTABLISHED;
+}
+
+/* A connection's netlink attributes; uids as seen from user_ns. */
+int sctls_conn_fill(struct sk_buff *skb, struct sctls_conn *conn,
+		    struct user_namespace *user_ns)
+{
+	const struct sctls_open *open = &conn->open;
+	int alen = open->family == AF_INET ? 4 : 16;
+	u64 age = div_u64(ktime_get_boottime_ns() - conn->start, NSEC_PER_MSEC);
+
+	if (nla_put_u32(skb, SCTLS_A_CONN_ID, conn->id) ||
+	    nla_put_u16(skb, SCTLS_A_FAMILY, open->family) ||
+	    nla_put(skb, SCTLS_A_LOCAL_ADDR, alen, open->local_addr) ||
+	    nla_put_u16(skb, SCTLS_A_LOCAL_PORT, open->local_port) ||
+	    nla_put(skb, SCTLS_A_PEER_ADDR, alen, open->peer_addr) ||
+	    nla_put_u16(skb, SCTLS_A_PEER_PORT, open->peer_port) ||
+	    nla_put_u32(skb, SCTLS_A_UID, uid_valid(conn->uid) ?
+			from_kuid_munged(user_ns, conn->uid) :
+			SCTLS_ID_UNKNOWN) ||
+	    nla_put_u32(skb, SCTLS_A_PID, open->pid) ||
+	    nla_put_string(skb, SCTLS_A_COMM, open->comm) ||
+	    nla_put_u8(skb, SCTLS_A_CONN_STATE, sctls_conn_state(conn)) ||
+	    nla_put_u64_64bit(skb, SCTLS_A_BYTES_FROM_APP, conn->bytes_from_app,
+			      SCTLS_A_PAD) ||
+	    nla_put_u64_64bit(skb, SCTLS_A_BYTES_TO_APP, conn->bytes_to_app,
+			      SCTLS_A_PAD) ||
+	    nla_put_u32(skb, SCTLS_A_CREDIT_TO_HELPER, conn->rx_credit) ||
+	    nla_put_u32(skb, SCTLS_A_CREDIT_FROM_HELPER, conn->tx_credit) ||
+	    nla_put_u64_64bit(skb, SCTLS_A_AGE_MS, age, SCTLS_A_PAD))
+		return -EMSGSIZE;
+	return 0;
 }

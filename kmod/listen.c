@@ -30,7 +30,8 @@ static void sctls_listen_data_ready(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static int sctls_listen_one(struct sctls_helper *helper, int family, u16 port)
+static int sctls_listen_one(struct sctls_helper *helper, int family, u16 port,
+			    struct socket **sockp)
 {
 	struct sockaddr_storage addr = {};
 	struct socket *sock;
@@ -80,7 +81,7 @@ static int sctls_listen_one(struct sctls_helper *helper, int family, u16 port)
 	if (err)
 		goto err_release;
 
-	helper->listeners[helper->nr_listeners++] = sock;
+	*sockp = sock;
 	return 0;
 
 err_release:
@@ -88,40 +89,94 @@ err_release:
 	return err;
 }
 
-int sctls_listen_start(struct sctls_helper *helper)
+static void sctls_unlisten_sock(struct sctls_helper *helper,
+				struct socket *sock)
 {
-	unsigned int i;
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = helper->listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	/* Connections still in the accept queue are reset. */
+	sock_release(sock);
+}
+
+/* Stop listening on listeners[i]; accepted connections carry on. */
+static void sctls_unlisten(struct sctls_helper *helper, unsigned int i)
+{
+	struct sctls_listener *l = &helper->listeners[i];
+
+	while (l->nr_socks)
+		sctls_unlisten_sock(helper, l->socks[--l->nr_socks]);
+	*l = helper->listeners[--helper->nr_listeners];
+}
+
+static int sctls_listen_port(struct sctls_helper *helper, u16 port)
+{
+	struct sctls_listener *l = &helper->listeners[helper->nr_listeners];
 	int err;
 
-	for (i = 0; i < sctls_config.nr_ports; i++) {
-		err = sctls_listen_one(helper, AF_INET, sctls_config.ports[i]);
-		if (err)
-			goto err_stop;
-		err = sctls_listen_one(helper, AF_INET6, sctls_config.ports[i]);
-		/* A kernel without IPv6 still serves IPv4. */
-		if (err && err != -EAFNOSUPPORT)
-			goto err_stop;
+	l->port = port;
+	l->nr_socks = 0;
+	err = sctls_listen_one(helper, AF_INET, port, &l->socks[0]);
+	if (err)
+		return err;
+	l->nr_socks++;
+	err = sctls_listen_one(helper, AF_INET6, port, &l->socks[1]);
+	/* A kernel without IPv6 still serves IPv4. */
+	if (err && err != -EAFNOSUPPORT) {
+		sctls_unlisten_sock(helper, l->socks[0]);
+		return err;
 	}
+	if (!err)
+		l->nr_socks++;
+	helper->nr_listeners++;
 	return 0;
+}
 
-err_stop:
-	sctls_listen_stop(helper);
-	return err;
+static bool sctls_listening(struct sctls_helper *helper, u16 port)
+{
+	unsigned int i;
+
+	for (i = 0; i < helper->nr_listeners; i++)
+		if (helper->listeners[i].port == port)
+			return true;
+	return false;
+}
+
+/*
+ * Listen on exactly cfg's ports: new ones first, so that a port that cannot
+ * be had changes nothing; then close the ports no longer served. Called
+ * under io_lock, or before the helper is visible.
+ */
+int sctls_listen_update(struct sctls_helper *helper,
+			const struct sctls_config *cfg)
+{
+	unsigned int i, old = helper->nr_listeners;
+	int err;
+
+	for (i = 0; i < cfg->nr_ports; i++) {
+		if (sctls_listening(helper, cfg->ports[i]))
+			continue;
+		err = sctls_listen_port(helper, cfg->ports[i]);
+		if (err) {
+			while (helper->nr_listeners > old)
+				sctls_unlisten(helper, helper->nr_listeners - 1);
+			return err;
+		}
+	}
+	i = helper->nr_listeners;
+	while (i--)
+		if (!sctls_config_serves(cfg, helper->listeners[i].port))
+			sctls_unlisten(helper, i);
+	return 0;
 }
 
 void sctls_listen_stop(struct sctls_helper *helper)
 {
-	while (helper->nr_listeners) {
-		struct socket *sock = helper->listeners[--helper->nr_listeners];
-		struct sock *sk = sock->sk;
-
-		write_lock_bh(&sk->sk_callback_lock);
-		sk->sk_user_data = NULL;
-		sk->sk_data_ready = helper->listen_data_ready;
-		write_unlock_bh(&sk->sk_callback_lock);
-		/* Connections still in the accept queue are reset. */
-		sock_release(sock);
-	}
+	while (helper->nr_listeners)
+		sctls_unlisten(helper, helper->nr_listeners - 1);
 }
 
 /*
@@ -141,13 +196,15 @@ void sctls_listen_disown(struct sctls_helper *helper, struct socket *sock)
 /* Accept every waiting connection; called from the helper's read(). */
 void sctls_accept_all(struct sctls_helper *helper)
 {
-	unsigned int i;
+	unsigned int i, j;
 
 	WRITE_ONCE(helper->accept_pending, false);
 	for (i = 0; i < helper->nr_listeners; i++) {
+		struct sctls_listener *l = &helper->listeners[i];
 		struct socket *sock;
 
-		while (kernel_accept(helper->listeners[i], &sock, O_NONBLOCK) == 0)
-			sctls_conn_add(helper, sock);
+		for (j = 0; j < l->nr_socks; j++)
+			while (kernel_accept(l->socks[j], &sock, O_NONBLOCK) == 0)
+				sctls_conn_add(helper, sock);
 	}
 }

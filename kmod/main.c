@@ -6,6 +6,7 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/slab.h>
 
 #include "internal.h"
 
@@ -22,25 +23,43 @@ static uint window = 65536;
 module_param(window, uint, 0444);
 MODULE_PARM_DESC(window, "initial credit per connection and direction in bytes, 4096..16777216 (default 65536)");
 
-struct sctls_config sctls_config;
+struct sctls_config sctls_defaults;
 unsigned int sctls_net_id __read_mostly;
 
 static __net_init int sctls_net_init(struct net *net)
 {
 	struct sctls_net *sn = sctls_net(net);
+	struct sctls_config *cfg;
+	int err;
 
 	mutex_init(&sn->lock);
-	sn->helper = NULL;
-	return 0;
+	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return -ENOMEM;
+	RCU_INIT_POINTER(sn->config, cfg);
+	err = sctls_who_net_init(net);
+	if (err)
+		kfree(cfg);
+	return err;
+}
+
+/* No helper is left: it holds a reference on its namespace. */
+static __net_exit void sctls_net_exit(struct net *net)
+{
+	struct sctls_net *sn = sctls_net(net);
+
+	sctls_who_net_exit(net);
+	kfree(rcu_dereference_protected(sn->config, true));
 }
 
 static struct pernet_operations sctls_net_ops = {
 	.init = sctls_net_init,
+	.exit = sctls_net_exit,
 	.id = &sctls_net_id,
 	.size = sizeof(struct sctls_net),
 };
 
-/* Check the parameters and fill sctls_config; a bad value fails the load. */
+/* Check the parameters and fill sctls_defaults; a bad value fails the load. */
 static int sctls_config_load(void)
 {
 	int i, j;
@@ -60,23 +79,23 @@ static int sctls_config_load(void)
 				return -EINVAL;
 			}
 		}
-		sctls_config.ports[i] = ports[i];
+		sctls_defaults.ports[i] = ports[i];
 	}
-	sctls_config.nr_ports = nr_ports;
+	sctls_defaults.nr_ports = nr_ports;
 
-	if (max_conns < 1 || max_conns > SCTLS_MAX_CONNS_LIMIT) {
+	if (max_conns < 1 || max_conns > SCTLS_MAX_CONNS) {
 		pr_err("max_conns=%u is out of range 1..%u\n",
-		       max_conns, SCTLS_MAX_CONNS_LIMIT);
+		       max_conns, SCTLS_MAX_CONNS);
 		return -EINVAL;
 	}
-	sctls_config.max_conns = max_conns;
+	sctls_defaults.max_conns = max_conns;
 
 	if (window < SCTLS_MIN_WINDOW || window > SCTLS_MAX_WINDOW) {
 		pr_err("window=%u is out of range %u..%u\n",
 		       window, SCTLS_MIN_WINDOW, SCTLS_MAX_WINDOW);
 		return -EINVAL;
 	}
-	sctls_config.window = window;
+	sctls_defaults.window = window;
 	return 0;
 }
 
@@ -86,12 +105,12 @@ static void sctls_config_log(void)
 	unsigned int i;
 	int len = 0;
 
-	for (i = 0; i < sctls_config.nr_ports; i++)
+	for (i = 0; i < sctls_defaults.nr_ports; i++)
 		len += scnprintf(list + len, sizeof(list) - len, " %u",
-				 sctls_config.ports[i]);
+				 sctls_defaults.ports[i]);
 	pr_info("/dev/%s ready for a helper; ports%s, max_conns %u, window %u\n",
-		SCTLS_DEVICE_NAME, list, sctls_config.max_conns,
-		sctls_config.window);
+		SCTLS_DEVICE_NAME, list, sctls_defaults.max_conns,
+		sctls_defaults.window);
 }
 
 static int __init sctls_init(void)
@@ -110,13 +129,19 @@ static int __init sctls_init(void)
 	if (err)
 		goto err_cache;
 
-	err = sctls_chardev_init();
+	err = sctls_genl_init();
 	if (err)
 		goto err_pernet;
+
+	err = sctls_chardev_init();
+	if (err)
+		goto err_genl;
 
 	sctls_config_log();
 	return 0;
 
+err_genl:
+	sctls_genl_exit();
 err_pernet:
 	unregister_pernet_device(&sctls_net_ops);
 err_cache:
@@ -127,6 +152,7 @@ err_cache:
 static void __exit sctls_exit(void)
 {
 	sctls_chardev_exit();
+	sctls_genl_exit();
 	unregister_pernet_device(&sctls_net_ops);
 	sctls_conn_cache_exit();
 }

@@ -4,7 +4,8 @@
  * NF_INET_LOCAL_OUT hook sees the SYN to a served port with current being
  * the connecting task: its tgid and command are kept, by 4-tuple, in a small
  * table until the connection is accepted. The owner of the app's socket is
- * found at accept in the namespace's established hash.
+ * found at accept in the namespace's established hash. The hook stays in
+ * place while no helper is attached, to count the connections refused.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -39,25 +40,13 @@ struct sctls_syn {
 
 struct sctls_who {
 	spinlock_t lock;		/* protects syns; taken with BH off */
+	struct pid_namespace *pid_ns;	/* the helper's */
 	struct sctls_syn syns[SCTLS_WHO_SLOTS];
-	struct nf_hook_ops hooks[2];
-	unsigned int nr_hooks;
 };
 
-static bool sctls_served_port(__be16 port)
-{
-	unsigned int i;
-
-	for (i = 0; i < sctls_config.nr_ports; i++)
-		if (port == htons(sctls_config.ports[i]))
-			return true;
-	return false;
-}
-
-static void sctls_who_record(struct sctls_helper *helper, u16 family,
+static void sctls_who_record(struct sctls_who *who, u16 family,
 			     const void *saddr, __be16 sport, __be16 dport)
 {
-	struct sctls_who *who = helper->who;
 	struct sctls_syn *slot = NULL, *s;
 	char comm[TASK_COMM_LEN];
 	unsigned long now = jiffies;
@@ -82,16 +71,19 @@ static void sctls_who_record(struct sctls_helper *helper, u16 family,
 	slot->sport = sport;
 	slot->dport = dport;
 	memcpy(slot->saddr, saddr, family == AF_INET ? 4 : 16);
-	slot->pid = task_tgid_nr_ns(current, helper->pid_ns);
+	slot->pid = task_tgid_nr_ns(current, who->pid_ns);
 	strscpy(slot->comm, comm, sizeof(slot->comm));
 	spin_unlock_bh(&who->lock);
 }
 
+/* Netfilter hooks run under rcu_read_lock(). */
 static unsigned int sctls_who_hook(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
+	struct sctls_net *sn = priv;
 	struct tcphdr _th;
 	const struct tcphdr *th;
+	struct sctls_who *who;
 	unsigned int thoff;
 
 	/* SYN retransmits come from timers; the first SYN was seen already. */
@@ -115,49 +107,73 @@ static unsigned int sctls_who_hook(void *priv, struct sk_buff *skb,
 	}
 
 	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
-	if (!th || !th->syn || th->ack || !sctls_served_port(th->dest))
+	if (!th || !th->syn || th->ack ||
+	    !sctls_config_serves(rcu_dereference(sn->config), ntohs(th->dest)))
 		return NF_ACCEPT;
 
+	who = rcu_dereference(sn->who);
+	if (!who) {
+		/* No helper, no listener: this connect() gets ECONNREFUSED. */
+		atomic64_inc(&sn->refused_no_helper);
+		return NF_ACCEPT;
+	}
 	if (state->pf == NFPROTO_IPV4)
-		sctls_who_record(priv, AF_INET, &ip_hdr(skb)->saddr, th->source,
+		sctls_who_record(who, AF_INET, &ip_hdr(skb)->saddr, th->source,
 				 th->dest);
 	else
-		sctls_who_record(priv, AF_INET6, &ipv6_hdr(skb)->saddr,
+		sctls_who_record(who, AF_INET6, &ipv6_hdr(skb)->saddr,
 				 th->source, th->dest);
 	return NF_ACCEPT;
 }
 
-int sctls_who_start(struct sctls_helper *helper)
+int sctls_who_net_init(struct net *net)
 {
 	static const u8 pfs[] = { NFPROTO_IPV4, NFPROTO_IPV6 };
-	struct sctls_who *who;
+	struct sctls_net *sn = sctls_net(net);
 	unsigned int i;
 	int err;
+
+	for (i = 0; i < ARRAY_SIZE(pfs); i++) {
+		struct nf_hook_ops *ops = &sn->hooks[sn->nr_hooks];
+
+		ops->hook = sctls_who_hook;
+		ops->priv = sn;
+		ops->pf = pfs[i];
+		ops->hooknum = NF_INET_LOCAL_OUT;
+		ops->priority = INT_MIN;	/* only looks, first */
+		err = nf_register_net_hook(net, ops);
+		/* Without IPv6 in the kernel, IPv4 alone. */
+		if (err && pfs[i] == NFPROTO_IPV6)
+			continue;
+		if (err) {
+			sctls_who_net_exit(net);
+			return err;
+		}
+		sn->nr_hooks++;
+	}
+	return 0;
+}
+
+void sctls_who_net_exit(struct net *net)
+{
+	struct sctls_net *sn = sctls_net(net);
+
+	while (sn->nr_hooks)
+		nf_unregister_net_hook(net, &sn->hooks[--sn->nr_hooks]);
+}
+
+/* The helper is attaching: remember connecting tasks from now on. */
+int sctls_who_start(struct sctls_helper *helper)
+{
+	struct sctls_who *who;
 
 	who = kzalloc(sizeof(*who), GFP_KERNEL);
 	if (!who)
 		return -ENOMEM;
 	spin_lock_init(&who->lock);
+	who->pid_ns = helper->pid_ns;
 	helper->who = who;
-
-	for (i = 0; i < ARRAY_SIZE(pfs); i++) {
-		struct nf_hook_ops *ops = &who->hooks[who->nr_hooks];
-
-		ops->hook = sctls_who_hook;
-		ops->priv = helper;
-		ops->pf = pfs[i];
-		ops->hooknum = NF_INET_LOCAL_OUT;
-		ops->priority = INT_MIN;	/* only looks, first */
-		err = nf_register_net_hook(helper->net, ops);
-		/* Without IPv6 in the kernel, IPv4 alone. */
-		if (err && pfs[i] == NFPROTO_IPV6)
-			continue;
-		if (err) {
-			sctls_who_stop(helper);
-			return err;
-		}
-		who->nr_hooks++;
-	}
+	rcu_assign_pointer(helper->sn->who, who);
 	return 0;
 }
 
@@ -167,9 +183,9 @@ void sctls_who_stop(struct sctls_helper *helper)
 
 	if (!who)
 		return;
-	/* Waits for hooks in flight: none runs after this. */
-	while (who->nr_hooks)
-		nf_unregister_net_hook(helper->net, &who->hooks[--who->nr_hooks]);
+	RCU_INIT_POINTER(helper->sn->who, NULL);
+	/* Hooks in flight may still use it, and the helper's pid namespace. */
+	synchronize_net();
 	kfree(who);
 	helper->who = NULL;
 }
@@ -227,9 +243,9 @@ static struct sock *sctls_who_peer(struct sock *sk)
 	return peer;
 }
 
-/* Fill an OPEN payload for an accepted socket. */
+/* Fill an OPEN payload for an accepted socket, and the app's kuid. */
 void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
-			struct sctls_open *open)
+			struct sctls_open *open, kuid_t *uid)
 {
 	struct user_namespace *ns = helper->user_ns;
 	const struct inet_sock *inet = inet_sk(sk);
@@ -248,15 +264,15 @@ void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
 	open->uid = SCTLS_ID_UNKNOWN;
 	open->gid = SCTLS_ID_UNKNOWN;
 	open->pid = SCTLS_ID_UNKNOWN;
+	*uid = INVALID_UID;
 	sctls_who_task(helper, sk, open);
 
 	peer = sctls_who_peer(sk);
 	if (!peer)
 		return;
 	if (sk_fullsock(peer)) {
-		kuid_t uid = sock_net_uid(sock_net(peer), peer);
-
-		open->uid = from_kuid_munged(ns, uid);
+		*uid = sock_net_uid(sock_net(peer), peer);
+		open->uid = from_kuid_munged(ns, *uid);
 		read_lock_bh(&peer->sk_callback_lock);
 		if (peer->sk_socket) {
 			kgid_t gid = SOCK_INODE(peer->sk_socket)->i_gid;

@@ -113,7 +113,7 @@ vm_suite() {
 	echo "# kselftests in a VM running $kver"
 	start=$(date +%s)
 	selftests/vm/run --kver "$kver" --timeout 1200 -- \
-		env SCTLS_KO="$ko" SCTLSD="$BUILD/asan/sctlsd" \
+		env SCTLS_KO="$ko" SCTLSD="$BUILD/asan/sctlsd" SCTLS_CLI="$BUILD/asan/sctls" \
 		CARDSIM="$BUILD/asan/cardsim" selftests/run_kselftests.sh "$BUILD/selftests" $SELFTESTS \
 		2>"$err" | tee "$log"
 	status=${PIPESTATUS[0]}

@@ -48,7 +48,8 @@
  * is free. Ids are handed out cyclically, so a stale one is not soon reused.
  *
  * Kernel -> helper
- *   SCTLS_OPEN    a new connection; payload struct sctls_open
+ *   SCTLS_OPEN    a new connection; payload struct sctls_open; arg is the
+ *                 connection's window: its initial credit each way
  *   SCTLS_DATA    bytes from the app; payload the bytes
  *   SCTLS_FIN     the app shut down its sending side; no payload
  *   SCTLS_CLOSE   the connection is gone and its id is free; arg is 0 after
@@ -73,7 +74,9 @@
  * Flow control
  * ------------
  * Credits, both ways, as the window of SSH channels (RFC 4254 5.2). Each
- * connection starts with SCTLS_IOC_INFO's window of credit in each direction.
+ * connection starts with its OPEN frame's arg of credit in each direction: the
+ * namespace's window when it was accepted (SCTLS_IOC_INFO reports the
+ * current one; netlink can change it for connections to come).
  * The kernel never sends more DATA for a connection than the helper has
  * credited; it leaves the bytes in the socket instead, so TCP pushes back on
  * the app. The helper may send DATA up to its credit; the kernel returns
@@ -87,6 +90,42 @@
  * Version history
  * ---------------
  *  1: initial protocol: OPEN, DATA, FIN, CLOSE, CREDIT; SCTLS_IOC_INFO.
+ *  2: OPEN's arg carries the connection's window, which netlink can change;
+ *     the generic netlink family "sctls".
+ *
+ * Generic netlink family "sctls" (SCTLS_GENL_NAME)
+ * ------------------------------------------------
+ * Per network namespace: each namespace sees and changes only its own
+ * gateway. Attributes are validated strictly; unknown ones are rejected, and
+ * errors carry an extended ACK message.
+ *
+ *   SCTLS_CMD_GET     (anyone) the configuration (SCTLS_A_PORTS,
+ *                     SCTLS_A_MAX_CONNS, SCTLS_A_WINDOW, SCTLS_A_ALLOW_UIDS),
+ *                     SCTLS_A_HELPER_PID when a helper is attached, and
+ *                     SCTLS_A_STATS
+ *   SCTLS_CMD_SET     (CAP_NET_ADMIN in the namespace) change any of the four
+ *                     configuration attributes, all or nothing. New ports are
+ *                     listened on at once and removed ones closed; open
+ *                     connections are not disturbed. max_conns and the uid
+ *                     allow-list apply at the next accept, window to
+ *                     connections accepted after it. An empty
+ *                     SCTLS_A_ALLOW_UIDS allows everyone.
+ *   SCTLS_CMD_CONNS   (CAP_NET_ADMIN; dump) one message per connection
+ *   SCTLS_CMD_RESET   (CAP_NET_ADMIN) reset connection SCTLS_A_CONN_ID: the
+ *                     app gets a reset, the helper a CLOSE with ECONNABORTED.
+ *                     ENOENT when there is no such connection
+ *
+ * Multicast group "events" (CAP_NET_ADMIN), in the namespace of the change:
+ *   SCTLS_CMD_EV_OPEN     a connection was handed to the helper; its
+ *                         attributes as in SCTLS_CMD_CONNS
+ *   SCTLS_CMD_EV_CLOSE    SCTLS_A_CONN_ID, SCTLS_A_CLOSE_REASON,
+ *                         SCTLS_A_CLOSE_ERRNO (positive, 0 when orderly),
+ *                         and the bytes each way
+ *   SCTLS_CMD_EV_HELPER_ATTACH  SCTLS_A_HELPER_PID
+ *   SCTLS_CMD_EV_HELPER_DETACH  SCTLS_A_HELPER_PID
+ *
+ * uids are in the user namespace of the netlink socket's opener (in events,
+ * the helper's); pids are in the helper's pid namespace, as in OPEN frames.
  */
 #ifndef _UAPI_LINUX_SCTLS_H
 #define _UAPI_LINUX_SCTLS_H
@@ -94,7 +133,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define SCTLS_PROTO_VERSION	1
+#define SCTLS_PROTO_VERSION	2
 
 #define SCTLS_DEVICE_NAME	"sctls"
 #define SCTLS_DEFAULT_PORT	4116	/* IANA smartcard-tls */
@@ -102,6 +141,11 @@
 #define SCTLS_MAX_PAYLOAD	65536
 #define SCTLS_COMM_LEN		16
 #define SCTLS_ID_UNKNOWN	0xffffffffU	/* uid, gid or pid not known */
+
+/* Limits of the configuration: module parameters and netlink. */
+#define SCTLS_MIN_WINDOW	4096U
+#define SCTLS_MAX_WINDOW	(16U << 20)
+#define SCTLS_MAX_CONNS		65536U
 
 struct sctls_hdr {
 	__u32 len;
@@ -160,5 +204,103 @@ struct sctls_info {
 
 #define SCTLS_IOC_MAGIC		0xE9	/* free in ioctl-number.rst */
 #define SCTLS_IOC_INFO		_IOR(SCTLS_IOC_MAGIC, 1, struct sctls_info)
+
+#define SCTLS_GENL_NAME		"sctls"
+#define SCTLS_GENL_VERSION	1
+#define SCTLS_GENL_MCGRP_EVENTS	"events"
+#define SCTLS_MAX_ALLOW_UIDS	64
+
+enum sctls_cmd {
+	SCTLS_CMD_UNSPEC,
+	SCTLS_CMD_GET,
+	SCTLS_CMD_SET,
+	SCTLS_CMD_CONNS,
+	SCTLS_CMD_RESET,
+	SCTLS_CMD_EV_OPEN,
+	SCTLS_CMD_EV_CLOSE,
+	SCTLS_CMD_EV_HELPER_ATTACH,
+	SCTLS_CMD_EV_HELPER_DETACH,
+	__SCTLS_CMD_MAX
+};
+
+#define SCTLS_CMD_MAX		(__SCTLS_CMD_MAX - 1)
+
+enum sctls_attr {
+	SCTLS_A_UNSPEC,
+	SCTLS_A_PAD,
+	/* configuration */
+	SCTLS_A_PORTS,		/* nest of SCTLS_A_PORT, 1..SCTLS_MAX_PORTS */
+	SCTLS_A_PORT,		/* u16, not 0 */
+	SCTLS_A_MAX_CONNS,	/* u32, 1..SCTLS_MAX_CONNS */
+	SCTLS_A_WINDOW,		/* u32, SCTLS_MIN_WINDOW..SCTLS_MAX_WINDOW */
+	SCTLS_A_ALLOW_UIDS,	/* nest of SCTLS_A_UID, 0..SCTLS_MAX_ALLOW_UIDS */
+	SCTLS_A_UID,		/* u32 */
+	/* state */
+	SCTLS_A_HELPER_PID,	/* u32 */
+	SCTLS_A_STATS,		/* nest of enum sctls_stat, each u64 */
+	/* a connection */
+	SCTLS_A_CONN_ID,	/* u32 */
+	SCTLS_A_FAMILY,		/* u16: AF_INET or AF_INET6 */
+	SCTLS_A_LOCAL_ADDR,	/* binary: 4 or 16 bytes, network order */
+	SCTLS_A_LOCAL_PORT,	/* u16 */
+	SCTLS_A_PEER_ADDR,	/* binary: 4 or 16 bytes, network order */
+	SCTLS_A_PEER_PORT,	/* u16 */
+	SCTLS_A_PID,		/* u32 */
+	SCTLS_A_COMM,		/* string */
+	SCTLS_A_CONN_STATE,	/* u8: enum sctls_conn_state */
+	SCTLS_A_BYTES_FROM_APP,	/* u64: app -> helper */
+	SCTLS_A_BYTES_TO_APP,	/* u64: helper -> app, taken by the app's socket */
+	SCTLS_A_CREDIT_TO_HELPER,	/* u32: app bytes the helper still takes */
+	SCTLS_A_CREDIT_FROM_HELPER,	/* u32: helper bytes we still take */
+	SCTLS_A_AGE_MS,		/* u64 */
+	SCTLS_A_CLOSE_REASON,	/* u8: enum sctls_close_reason */
+	SCTLS_A_CLOSE_ERRNO,	/* u32 */
+	__SCTLS_A_MAX
+};
+
+#define SCTLS_A_MAX		(__SCTLS_A_MAX - 1)
+
+/*
+ * Counters of a namespace, since the module was loaded. Every accepted
+ * connection is active or closed in exactly one way:
+ * accepted = active + closed_app + closed_helper + closed_reset.
+ */
+enum sctls_stat {
+	SCTLS_STAT_UNSPEC,
+	SCTLS_STAT_PAD,
+	SCTLS_STAT_ACCEPTED,		/* handed to the helper (OPEN) */
+	SCTLS_STAT_REFUSED_NO_HELPER,	/* connection attempts, no helper */
+	SCTLS_STAT_REFUSED_MAX_CONNS,	/* reset at max_conns */
+	SCTLS_STAT_REFUSED_POLICY,	/* reset: uid not allowed */
+	SCTLS_STAT_ACTIVE,
+	SCTLS_STAT_CLOSED_APP,		/* orderly: FIN both ways */
+	SCTLS_STAT_CLOSED_HELPER,	/* the helper's orderly CLOSE */
+	SCTLS_STAT_CLOSED_RESET,	/* any reset, error or helper exit */
+	SCTLS_STAT_BYTES_FROM_APP,
+	SCTLS_STAT_BYTES_TO_APP,
+	SCTLS_STAT_FRAMES_DROPPED,	/* for connections already closed */
+	SCTLS_STAT_WRITES_REJECTED,	/* malformed helper writes */
+	__SCTLS_STAT_MAX
+};
+
+#define SCTLS_STAT_MAX		(__SCTLS_STAT_MAX - 1)
+
+enum sctls_conn_state {
+	SCTLS_CONN_NEW = 1,	/* OPEN not yet read by the helper */
+	SCTLS_CONN_ESTABLISHED,
+	SCTLS_CONN_APP_FIN,	/* the app shut down its sending side */
+	SCTLS_CONN_HELPER_FIN,	/* the helper sent FIN */
+	SCTLS_CONN_CLOSING,	/* the helper closed it; bytes still going out */
+};
+
+enum sctls_close_reason {
+	SCTLS_CLOSED_APP = 1,	/* orderly, FIN both ways */
+	SCTLS_CLOSED_HELPER,	/* the helper's orderly CLOSE */
+	SCTLS_CLOSED_APP_RESET,	/* the app reset it, or its socket failed */
+	SCTLS_CLOSED_HELPER_RESET,	/* the helper's CLOSE without ORDERLY */
+	SCTLS_CLOSED_ADMIN,	/* SCTLS_CMD_RESET */
+	SCTLS_CLOSED_HELPER_GONE,	/* the helper closed /dev/sctls */
+	SCTLS_CLOSED_ERROR,	/* the kernel could not keep the helper's bytes */
+};
 
 #endif /* _UAPI_LINUX_SCTLS_H */

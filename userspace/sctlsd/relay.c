@@ -44,6 +44,8 @@ struct conn {
 	struct sctls_open who;		/* for log lines */
 	struct conn *next;		/* hash chain, then the dead list */
 
+	uint32_t window;		/* initial credit each way, from OPEN */
+
 	/* app -> card */
 	uint8_t *to_card;		/* at most a window: the kernel's credit */
 	size_t to_card_len;
@@ -59,7 +61,7 @@ struct relay {
 	const struct config *cfg;
 	int dev, ep, sig;
 	struct watch dev_w, sig_w;
-	uint32_t window, max_payload;
+	uint32_t max_payload;
 	struct conn *buckets[BUCKETS];
 	struct conn *dead;		/* events of this turn may still name them */
 	size_t nr_conns;
@@ -209,7 +211,7 @@ static int conn_to_card(struct relay *r, struct conn *c)
 		c->credit_owed += n;
 	}
 	/* In quarters of the window: the kernel keeps three quarters meanwhile. */
-	if (c->credit_owed >= r->window / 4) {
+	if (c->credit_owed >= c->window / 4) {
 		relay_frame(r, SCTLS_CREDIT, 0, c->id, c->credit_owed);
 		c->credit_owed = 0;
 	}
@@ -285,7 +287,8 @@ static void conn_card_event(struct relay *r, struct conn *c, uint32_t events)
 	conn_watch(r, c);
 }
 
-static void relay_open_conn(struct relay *r, uint32_t id, const struct sctls_open *open)
+static void relay_open_conn(struct relay *r, uint32_t id, uint32_t window,
+			    const struct sctls_open *open)
 {
 	const struct link *link = config_link_for(r->cfg, open->local_port);
 	struct sctls_open who = *open;
@@ -305,8 +308,13 @@ static void relay_open_conn(struct relay *r, uint32_t id, const struct sctls_ope
 		r->stats.refused_link++;
 		goto refuse;
 	}
+	if (window < SCTLS_MIN_WINDOW || window > SCTLS_MAX_WINDOW) {
+		log_err("connection %u: the kernel gave a window of %u bytes; resetting it",
+			id, window);
+		goto refuse;
+	}
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->to_card = malloc(r->window))) {
+	if (!c || !(c->to_card = malloc(window))) {
 		free(c);
 		log_err("connection %u: out of memory; resetting it", id);
 		goto refuse;
@@ -326,7 +334,8 @@ static void relay_open_conn(struct relay *r, uint32_t id, const struct sctls_ope
 	c->link = link;
 	c->fd = fd;
 	c->connecting = true;
-	c->tx_credit = r->window;
+	c->window = window;
+	c->tx_credit = window;
 	c->next = r->buckets[id % BUCKETS];
 	r->buckets[id % BUCKETS] = c;
 	r->nr_conns++;
@@ -348,7 +357,7 @@ static void relay_frame_in(struct relay *r, const struct sctls_frame *f)
 		struct sctls_open who;
 
 		memcpy(&who, f->payload, sizeof(who));
-		relay_open_conn(r, f->hdr.conn, &who);
+		relay_open_conn(r, f->hdr.conn, f->hdr.arg, &who);
 		return;
 	}
 	c = conn_find(r, f->hdr.conn);
@@ -357,7 +366,7 @@ static void relay_frame_in(struct relay *r, const struct sctls_frame *f)
 
 	switch (f->hdr.type) {
 	case SCTLS_DATA:
-		if (c->to_card_len + f->payload_len > r->window) {
+		if (c->to_card_len + f->payload_len > c->window) {
 			conn_fail(r, c, "the kernel sent past our credit");
 			return;
 		}
@@ -456,12 +465,11 @@ struct relay *relay_new(const struct config *cfg, const char *device)
 	if (r->dev < 0)
 		goto err;
 	if (ioctl(r->dev, SCTLS_IOC_INFO, &info) || info.version != SCTLS_PROTO_VERSION ||
-	    info.window < 4096 || info.max_payload < 1) {
+	    info.max_payload < 1) {
 		log_err("%s speaks another protocol version than sctlsd (%u)", device,
 			SCTLS_PROTO_VERSION);
 		goto err;
 	}
-	r->window = info.window;
 	r->max_payload = info.max_payload < SCTLS_MAX_PAYLOAD ? info.max_payload : SCTLS_MAX_PAYLOAD;
 
 	sigemptyset(&sigs);
