@@ -128,7 +128,7 @@ demo: deps
 
 demo-after-deps: module programs
 	@selftests/vm/run --kver $(KVER) --timeout 300 -- selftests/vm/demo.sh \
-		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
+		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-after-deps

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Inside the VM, for `make demo`: the gateway end to end. Loads sctls.ko,
 # starts the simulated card and the helper, and fetches the card's page with
-# curl as any app would. usage: demo.sh SCTLS_KO SCTLSD CARDSIM
+# curl as any app would, then shows the kernel's counters.
+# usage: demo.sh SCTLS_KO SCTLSD CARDSIM SCTLS
 set -euo pipefail
-ko=$1 sctlsd_bin=$2 cardsim_bin=$3
+ko=$1 sctlsd_bin=$2 cardsim_bin=$3 sctls_bin=$4
 run=/run/sctls
 
 step() { printf '\n== %s\n' "$*"; }
@@ -37,10 +38,12 @@ step "an app: curl https://127.0.0.1:4116/ (nothing special about it)"
 curl -sS -v --cacert $run/card.pem https://127.0.0.1:4116/ 2>$run/curl.log
 echo "TLS: $(sed -n 's/^\* SSL connection using \(.*\)$/\1/p' $run/curl.log | tr -d '\r')"
 
+step "the kernel's view: sctls show"
+"$sctls_bin" show
+
 step "stopping the helper (SIGTERM): its counters"
 kill -TERM $sctlsd
 wait $sctlsd
 tail -n +$(($(wc -l <$run/sctlsd.log) - 1)) $run/sctlsd.log
-echo "(the kernel's own counters come with the netlink control plane: 'sctls show')"
 kill $cardsim
 rmmod sctls

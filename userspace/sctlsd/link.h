@@ -20,8 +20,8 @@ struct link_ops {
 	const char *scheme;	/* "unix", "tcp": the text before ':' */
 	/* Parse "scheme:ADDRESS"; on error, say why in err. */
 	int (*parse)(struct link *link, const char *arg, char *err, size_t errlen);
-	/* Start a channel: a non-blocking fd, or -errno. */
-	int (*connect)(const struct link *link);
+	/* Start a channel: a non-blocking fd, or -errno; *up if already up. */
+	int (*connect)(const struct link *link, bool *up);
 	/* Whether a started channel is up: 0, or the errno it failed with. */
 	int (*connected)(int fd);
 	ssize_t (*send)(int fd, const void *buf, size_t len);

@@ -293,6 +293,7 @@ static void relay_open_conn(struct relay *r, uint32_t id, uint32_t window,
 	const struct link *link = config_link_for(r->cfg, open->local_port);
 	struct sctls_open who = *open;
 	struct conn *c;
+	bool up;
 	int fd;
 
 	who.comm[SCTLS_COMM_LEN - 1] = '\0';	/* the kernel is not trusted either */
@@ -319,7 +320,7 @@ static void relay_open_conn(struct relay *r, uint32_t id, uint32_t window,
 		log_err("connection %u: out of memory; resetting it", id);
 		goto refuse;
 	}
-	fd = link->ops->connect(link);
+	fd = link->ops->connect(link, &up);
 	if (fd < 0) {
 		log_warn("connection %u from %s: card link %s: %s; resetting it",
 			 id, open_who(&who), link->spec, strerror(-fd));
@@ -333,7 +334,7 @@ static void relay_open_conn(struct relay *r, uint32_t id, uint32_t window,
 	c->who = who;
 	c->link = link;
 	c->fd = fd;
-	c->connecting = true;
+	c->connecting = !up;
 	c->window = window;
 	c->tx_credit = window;
 	c->next = r->buckets[id % BUCKETS];
