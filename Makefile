@@ -31,7 +31,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 
 SELFTESTS := device_test datapath_test scale_test netlink_test sctlsd_test e2e_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
-	selftests/lib/control.c userspace/common/frame.c userspace/sctls/nl.c
+	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean \

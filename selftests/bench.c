@@ -31,7 +31,7 @@
 #define BULK		(32u << 20)
 #define MSG		64
 #define RR_SECONDS	2
-#define LAT_CONNS	200
+#define LAT_CONNS	1000
 #define ROUNDS		3
 
 struct path {

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <net/if.h>
@@ -23,6 +22,7 @@
 #include "kselftest_harness.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
+#include "lib/privs.h"
 
 #define WINDOW 65536
 
@@ -151,9 +151,7 @@ TEST_F(gw, open_reports_uid_of_app)
 		int fd;
 
 		close(go[1]);
-		if (setgroups(0, NULL) || setresgid(1001, 1001, 1001) ||
-		    setresuid(1000, 1000, 1000) ||
-		    prctl(PR_SET_NAME, "app-of-uid-1000"))
+		if (become(1000, 1001) || prctl(PR_SET_NAME, "app-of-uid-1000"))
 			_exit(2);
 		fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 		/* Hold the connection until the helper has looked. */

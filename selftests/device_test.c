@@ -6,10 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
-#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -20,6 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "lib/module.h"
+#include "lib/privs.h"
 
 #define DEV_PATH "/dev/" SCTLS_DEVICE_NAME
 
@@ -56,26 +55,11 @@ static int open_in_new_netns(void)
 
 static int open_as_uid_1000(void)
 {
-	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
-	    setresuid(1000, 1000, 1000))
+	if (become(1000, 1000))
 		return CHILD_SETUP_FAILED;
 	return open_dev() < 0 && errno == EACCES ? CHILD_OK : CHILD_WRONG_RESULT;
 }
 
-static int set_net_admin(cap_flag_value_t value)
-{
-	cap_value_t net_admin = CAP_NET_ADMIN;
-	cap_t caps = cap_get_proc();
-	int ret;
-
-	if (!caps)
-		return -1;
-	ret = cap_set_flag(caps, CAP_EFFECTIVE, 1, &net_admin, value);
-	if (!ret)
-		ret = cap_set_proc(caps);
-	cap_free(caps);
-	return ret;
-}
 
 TEST(module_loads_and_unloads)
 {
@@ -244,12 +228,12 @@ TEST_F(dev, other_netns_has_its_own_helper)
 
 TEST_F(dev, open_without_cap_net_admin_is_eperm)
 {
-	ASSERT_EQ(0, set_net_admin(CAP_CLEAR));
+	ASSERT_EQ(0, set_net_admin(false));
 	EXPECT_EQ(-1, open_dev());
 	EXPECT_EQ(EPERM, errno);
 
 	/* The refused open left no helper behind. */
-	ASSERT_EQ(0, set_net_admin(CAP_SET));
+	ASSERT_EQ(0, set_net_admin(true));
 	self->fd = open_dev();
 	EXPECT_LE(0, self->fd);
 }

@@ -7,14 +7,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -24,6 +22,7 @@
 #include "lib/control.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
+#include "lib/privs.h"
 
 #define WINDOW		65536
 #define OTHER_PORT	3516
@@ -280,8 +279,12 @@ TEST_F(ctl, max_conns_refusal_counted)
 		close(fd[i]);
 }
 
-/* A child of uid that connects, says so on ready, and reports its recv. */
-static pid_t connect_as(uid_t uid, int ready)
+/*
+ * A child of uid that connects, says so on ready, and reports its recv. It
+ * lets go of the helper's device, so that a failed test cannot keep the
+ * module loaded.
+ */
+static pid_t connect_as(uid_t uid, int ready, int dev)
 {
 	pid_t pid = fork();
 	char c;
@@ -289,7 +292,8 @@ static pid_t connect_as(uid_t uid, int ready)
 
 	if (pid)
 		return pid;
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	close(dev);
+	if (become(uid, uid))
 		_exit(10);
 	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 	if (fd < 0 || write(ready, "c", 1) != 1)
@@ -319,9 +323,9 @@ TEST_F(ctl, allow_list_refuses_at_accept_before_any_open)
 	ASSERT_EQ(0, pipe(ready));
 
 	/* uid 1001 connects first; its connection never reaches the helper. */
-	refused = connect_as(1001, ready[1]);
+	refused = connect_as(1001, ready[1], self->rd.fd);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
-	allowed = connect_as(1000, ready[1]);
+	allowed = connect_as(1000, ready[1], self->rd.fd);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 
 	id = gw_expect_open(&self->rd, &open);
@@ -341,7 +345,7 @@ TEST_F(ctl, allow_list_refuses_at_accept_before_any_open)
 	/* "all" empties the list: everyone again. */
 	ASSERT_EQ(0, cli_run(-1, self->out, sizeof(self->out), self->err,
 			     sizeof(self->err), "set", "allow-uids", "all", NULL));
-	refused = connect_as(1001, ready[1]);
+	refused = connect_as(1001, ready[1], self->rd.fd);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	id = gw_expect_open(&self->rd, &open);
 	EXPECT_EQ(1001, open.uid);
@@ -351,7 +355,7 @@ TEST_F(ctl, allow_list_refuses_at_accept_before_any_open)
 }
 
 /* A child of uid 1000 that connects, reports its port, and waits for EOF. */
-static pid_t hold_as_1000(int report, int other_end)
+static pid_t hold_as_1000(int report, int other_end, int dev)
 {
 	pid_t pid = fork();
 	uint16_t port;
@@ -361,8 +365,8 @@ static pid_t hold_as_1000(int report, int other_end)
 	if (pid)
 		return pid;
 	close(other_end);
-	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
-	    setresuid(1000, 1000, 1000))
+	close(dev);
+	if (become(1000, 1000))
 		_exit(10);
 	fd = gw_connect(AF_INET6, SCTLS_DEFAULT_PORT);
 	port = fd >= 0 ? gw_local_port(fd) : 0;
@@ -388,7 +392,7 @@ TEST_F(ctl, conns_lists_connections_with_uid_and_ports)
 	port[0] = gw_local_port(fd);
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	child = hold_as_1000(sv[1], sv[0]);
+	child = hold_as_1000(sv[1], sv[0], self->rd.fd);
 	ASSERT_EQ(sizeof(port[1]), read(sv[0], &port[1], sizeof(port[1])));
 	ASSERT_NE(0, port[1]);
 	id[1] = gw_expect_open(&self->rd, &open);
@@ -559,20 +563,6 @@ TEST_F(ctl, monitor_sees_open_and_close_in_order)
 	close(fb);
 }
 
-static int set_net_admin(cap_flag_value_t value)
-{
-	cap_value_t net_admin = CAP_NET_ADMIN;
-	cap_t caps = cap_get_proc();
-	int ret;
-
-	if (!caps)
-		return -1;
-	ret = cap_set_flag(caps, CAP_EFFECTIVE, 1, &net_admin, value);
-	if (!ret)
-		ret = cap_set_proc(caps);
-	cap_free(caps);
-	return ret;
-}
 
 /* Without CAP_NET_ADMIN: set and conns get EPERM, show works. 0 if so. */
 static int unprivileged_requests(void)
@@ -581,7 +571,7 @@ static int unprivileged_requests(void)
 	struct gw_state st;
 	struct nl_msg *msg;
 
-	if (set_net_admin(CAP_CLEAR) || sctls_nl_open(&nl))
+	if (set_net_admin(false) || sctls_nl_open(&nl))
 		return 10;
 	msg = sctls_nl_new(&nl, SCTLS_CMD_SET, 0);
 	if (!msg || nla_put_u32(msg, SCTLS_A_WINDOW, 8192))

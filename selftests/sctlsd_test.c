@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "kselftest_harness.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
+#include "lib/privs.h"
 
 #define CARD_SOCK "/tmp/sctlsd-test-card.sock"
 #define LINK "4116=unix:" CARD_SOCK
@@ -278,7 +278,7 @@ static int connect_as(uid_t uid)
 	char c = 'x';
 	int fd;
 
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	if (become(uid, uid))
 		return 2;
 	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 	if (fd < 0 || send(fd, &c, 1, 0) != 1)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "privs.h"
 
 #define CLI_MAX_ARGS 32
 #define CLI_TIMEOUT_MS 10000
@@ -112,8 +112,7 @@ int cli_run(int uid, char *out, size_t out_size, char *err, size_t err_size, ...
 	if (pid == 0) {
 		dup2(out_pipe[1], 1);
 		dup2(err_pipe[1], 2);
-		if (uid >= 0 && (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
-				 setresuid(uid, uid, uid)))
+		if (uid >= 0 && become(uid, uid))
 			_exit(127);
 		execv(argv[0], argv);
 		_exit(127);
