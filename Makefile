@@ -32,9 +32,10 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SELFTESTS := device_test datapath_test scale_test netlink_test sctlsd_test e2e_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
-UNIT_TESTS := frame_test
+UNIT_TESTS := frame_test mc3_test
 
-.PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean \
+.PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
+	fuzzers fuzz \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
 SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
@@ -44,9 +45,11 @@ CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
-PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls
+MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
+MC3_HDR := $(wildcard userspace/mc3/*.h)
+PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
-all: module programs selftests unit-tests
+all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig
 
 programs: $(PROGRAMS)
 
@@ -89,6 +92,33 @@ $(BUILD)/bin/sctls $(BUILD)/asan/sctls: $(CLI_SRC) $(wildcard userspace/sctls/*.
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(NL_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(CLI_SRC) $(NL_LIBS)
 
+# libmc3: a shared library exporting only its API (mc3.h's MC3_API).
+$(BUILD)/lib/libmc3.so.1: $(MC3_LIB_SRC) $(MC3_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -shared \
+		-Wl,-soname,libmc3.so.1 -Wl,--no-undefined -o $@ $(MC3_LIB_SRC) -lcrypto
+	ln -sf libmc3.so.1 $(BUILD)/lib/libmc3.so
+
+$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto \
+		-Wl,-rpath,'$$ORIGIN/../lib'
+
+# For the tests: the library's sources built in, under ASan and UBSan.
+$(BUILD)/asan/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -o $@ $< $(MC3_LIB_SRC) -lcrypto
+
+PREFIX ?= /usr/local
+install: $(BUILD)/lib/libmc3.so.1 $(BUILD)/bin/mc3sig
+	install -D -m 0755 $(BUILD)/lib/libmc3.so.1 $(DESTDIR)$(PREFIX)/lib/libmc3.so.1
+	ln -sf libmc3.so.1 $(DESTDIR)$(PREFIX)/lib/libmc3.so
+	install -D -m 0644 userspace/mc3/mc3.h $(DESTDIR)$(PREFIX)/include/mc3.h
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|@PREFIX@|$(PREFIX)|' userspace/mc3/mc3.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/mc3.pc
+	install -D -m 0755 $(BUILD)/bin/mc3sig $(DESTDIR)$(PREFIX)/bin/mc3sig
+	install -D -m 0644 userspace/mc3/mc3sig.1 $(DESTDIR)$(PREFIX)/share/man/man1/mc3sig.1
+
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim \
 	$(BUILD)/asan/sctls
 
@@ -111,6 +141,30 @@ $(BUILD)/unit/frame_test: userspace/common/frame_test.c userspace/common/frame.c
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ \
 		$< userspace/common/frame.c
 
+$(BUILD)/unit/mc3_test: userspace/mc3/mc3_test.c $(MC3_LIB_SRC) $(MC3_HDR) \
+		$(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ \
+		$< $(MC3_LIB_SRC) -lcrypto
+
+# libFuzzer targets for the request and key-store parsers (clang).
+FUZZERS := request_fuzz keystore_fuzz
+FUZZ_SECONDS ?= 300
+fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: userspace/mc3/%.c $(MC3_LIB_SRC) $(MC3_HDR)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(MC3_LIB_SRC) -lcrypto
+
+# Longer than make check's few seconds each; the corpus grows in build/.
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$f \
+			userspace/mc3/corpus/$${f%_fuzz} || exit 1; \
+	done
+
 deps:
 	@selftests/vm/deps.sh
 
@@ -121,7 +175,8 @@ check: deps
 
 check-after-deps: all
 	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
-		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" selftests/check.sh
+		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" FUZZERS="$(FUZZERS)" \
+		selftests/check.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-after-deps
@@ -133,9 +188,14 @@ demo-after-deps: module programs
 bench: deps
 	@$(MAKE) --no-print-directory bench-after-deps
 
-bench-after-deps: module programs $(BUILD)/selftests/bench
+bench-after-deps: module programs $(BUILD)/selftests/bench $(BUILD)/selftests/mc3_hmac_limit
 	@selftests/vm/run --kver $(KVER) --timeout 900 -- selftests/vm/bench.sh \
 		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/selftests/bench
+	@selftests/mc3_bench.sh $(BUILD)/bin/mc3sig $(BUILD)/selftests/mc3_hmac_limit
+
+$(BUILD)/selftests/mc3_hmac_limit: selftests/mc3_hmac_limit.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< -lcrypto
 
 vm-shell: module selftests
 	selftests/vm/run --kver $(KVER) --shell

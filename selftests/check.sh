@@ -3,7 +3,7 @@
 # ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
 # then the kselftests in a VM. Each step reports TAP; the last line sums them
 # up as "N passed, N failed, N skipped" and the exit status is 1 on any
-# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS and UNIT_TESTS
+# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS
 # from the Makefile. Besides KDIR's kernel, the newest installed Debian
 # kernel of every other series gets the static checks and the kselftests.
 set -uo pipefail
@@ -70,6 +70,21 @@ run_tap() {
 echo "# host unit tests (ASan, UBSan)"
 for t in $UNIT_TESTS; do
 	run_tap "$t" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/unit/$t"
+done
+
+echo "# mc3sig against openssl dgst (ASan, UBSan)"
+run_tap mc3sig_test env ASAN_OPTIONS=detect_leaks=1 userspace/mc3/mc3sig_test.sh "$BUILD/asan/mc3sig"
+
+echo "# libFuzzer, 10 s per parser (make fuzz runs longer)"
+for f in $FUZZERS; do
+	mkdir -p "$BUILD/fuzz/corpus-$f"
+	if "$BUILD/fuzz/$f" -max_total_time=10 "$BUILD/fuzz/corpus-$f" \
+		"userspace/mc3/corpus/${f%_fuzz}" >"$results/$f.log" 2>&1; then
+		record ok "$f: $(grep -o 'Done [0-9]* runs' "$results/$f.log"), no crash, no leak"
+	else
+		tail -n 30 "$results/$f.log"
+		record fail "$f" "see $results/$f.log"
+	fi
 done
 
 echo "# uapi/linux/sctls.h compiles alone in userspace (-std=c99 -Wall -Werror)"

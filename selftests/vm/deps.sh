@@ -4,7 +4,8 @@
 # we are not root, names the packages and fails.
 set -eu
 
-pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl
+pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl python3
+clang libclang-rt-14-dev
 nginx libnginx-mod-stream socat
 linux-headers-amd64 linux-image-amd64 linux-source
 linux-headers-6.12-amd64 linux-image-6.12-amd64

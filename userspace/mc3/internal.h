@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* libmc3 internals: the request's fields and their rules. */
+#ifndef MC3_INTERNAL_H
+#define MC3_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mc3.h"
+
+/* The MC-3-RESOLVE_ICI fields, in the order they are written and signed. */
+enum mc3_field {
+	F_TID, F_ICI, F_USER, F_APIKEYID, F_TS, F_LANGUAGE, F_CC, F_POST, F_AGE,
+	F_INCOME, F_GENDER, F_COUNT, F_ADDR, F_SIGNATURE, NR_FIELDS
+};
+
+#define MC3_MAX_VALUE	256	/* octets of any field: bounded memory */
+#define MC3_MAX_EXTRA	32	/* passed-through unknown fields */
+
+struct mc3_extra {
+	char *name, *value;
+};
+
+/*
+ * Parsed values live in one arena allocated with the request: a decoded
+ * value is never longer than its text. Values set later (signing) are
+ * allocated on their own and marked in owned.
+ */
+struct mc3_request {
+	char *field[NR_FIELDS];
+	size_t field_len[NR_FIELDS];
+	unsigned int owned;		/* bit f: field[f] is malloc'd */
+	unsigned int nr_extra;
+	struct mc3_extra extra[MC3_MAX_EXTRA];
+	size_t arena_used, arena_cap;
+	char arena[];
+};
+
+/* Where the next value goes: room for at most the rest of the text. */
+static inline char *mc3_arena_tail(struct mc3_request *req)
+{
+	return req->arena + req->arena_used;
+}
+
+extern const char *const mc3_field_names[NR_FIELDS];
+
+/* The field named name, or -1. */
+int mc3_field_lookup(const char *name, size_t len);
+
+/* Whether value is acceptable for field f; else why, in err. */
+bool mc3_field_valid(int f, const char *value, size_t len, char *err, size_t errlen);
+
+/*
+ * Set a field from parsed text, copied into the arena unless it is already
+ * at its tail; fails on a repeat or a bad value.
+ */
+int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
+		    const char *value, size_t value_len, unsigned int flags,
+		    char *err, size_t errlen);
+
+/* After parsing: the mandatory fields are there. */
+int mc3_request_complete(const struct mc3_request *req, char *err, size_t errlen);
+
+/* Replace a field's value (signing). */
+int mc3_request_replace(struct mc3_request *req, int f, const char *value);
+
+/* A flat JSON object into req. */
+int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
+		   unsigned int flags, char *err, size_t errlen);
+
+/* A growing string. */
+struct mc3_buf {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+void mc3_buf_add(struct mc3_buf *b, const char *s, size_t len);
+void mc3_buf_pct(struct mc3_buf *b, const char *s);	/* percent-encoded */
+void mc3_buf_json(struct mc3_buf *b, const char *s);	/* a JSON string */
+
+#endif

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Signing and verifying, and the replay cache of a context. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "keystore.h"
+
+#define MAC_MAX		64	/* SHA-512 */
+#define SIG_TEXT_MAX	(MAC_MAX * 2 + 1)
+
+/* The last tids that verified, by a keyed hash of (apikeyid, tid). */
+struct replay {
+	uint64_t seed;
+	uint32_t slots, mask, next;	/* next: the ring's oldest entry */
+	uint64_t *hash;			/* ring of entries; 0 when free */
+	int32_t *chain;			/* next entry in the same bucket */
+	int32_t *bucket;		/* first entry of each bucket, or -1 */
+};
+
+struct mc3_ctx {
+	const struct mc3_keystore *ks;
+	EVP_MAC_CTX **work;		/* one per key, and the dummy last */
+	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
+	unsigned int window;
+	struct replay replay;
+	struct mc3_buf canon;		/* v2's canonical text, reused */
+};
+
+static int replay_init(struct replay *r, unsigned int slots)
+{
+	uint32_t nb = 1;
+	uint32_t i;
+
+	r->slots = slots;
+	while (nb < slots * 2)
+		nb <<= 1;
+	r->mask = nb - 1;
+	r->hash = calloc(slots, sizeof(*r->hash));
+	r->chain = calloc(slots, sizeof(*r->chain));
+	r->bucket = malloc(nb * sizeof(*r->bucket));
+	if (!r->hash || !r->chain || !r->bucket || RAND_bytes((unsigned char *)&r->seed, 8) != 1)
+		return -1;
+	for (i = 0; i < nb; i++)
+		r->bucket[i] = -1;
+	return 0;
+}
+
+/* FNV-1a from a secret seed, then a final mix: keyed, fast, 64 bits. */
+static uint64_t replay_hash(const struct replay *r, const char *id, const char *tid)
+{
+	uint64_t h = r->seed ^ 0xcbf29ce484222325ULL;
+	const char *parts[2] = { id, tid };
+	int p;
+
+	for (p = 0; p < 2; p++) {
+		const unsigned char *s = (const unsigned char *)parts[p];
+
+		do {
+			h ^= *s;
+			h *= 0x100000001b3ULL;
+		} while (*s++);
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h | 1;	/* never 0, which marks a free entry */
+}
+
+/* Whether h was seen; if not, remember it in place of the oldest. */
+static bool replay_seen(struct replay *r, uint64_t h)
+{
+	int32_t *link, e;
+	uint32_t old;
+
+	for (e = r->bucket[h & r->mask]; e >= 0; e = r->chain[e])
+		if (r->hash[e] == h)
+			return true;
+	old = r->next;
+	if (r->hash[old]) {
+		for (link = &r->bucket[r->hash[old] & r->mask]; *link != (int32_t)old;
+		     link = &r->chain[*link])
+			;
+		*link = r->chain[old];
+	}
+	r->hash[old] = h;
+	r->chain[old] = r->bucket[h & r->mask];
+	r->bucket[h & r->mask] = old;
+	r->next = (old + 1) % r->slots;
+	return false;
+}
+
+struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_slots,
+			    unsigned int window)
+{
+	struct mc3_ctx *ctx = calloc(1, sizeof(*ctx));
+	size_t i;
+
+	if (!ctx)
+		return NULL;
+	ctx->ks = ks;
+	ctx->window = window ? window : 300;
+	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
+	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
+	ctx->work = calloc(ks->nr_keys + 1, sizeof(*ctx->work));
+	if (!ctx->work || replay_init(&ctx->replay, replay_slots ? replay_slots : 65536))
+		goto err;
+	for (i = 0; i <= ks->nr_keys; i++) {
+		ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+		if (!ctx->work[i])
+			goto err;
+	}
+	return ctx;
+err:
+	mc3_ctx_free(ctx);
+	return NULL;
+}
+
+void mc3_ctx_free(struct mc3_ctx *ctx)
+{
+	size_t i;
+
+	if (!ctx)
+		return;
+	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
+		EVP_MAC_CTX_free(ctx->work[i]);
+	free(ctx->work);
+	free(ctx->replay.hash);
+	free(ctx->replay.chain);
+	free(ctx->replay.bucket);
+	free(ctx->canon.data);
+	free(ctx);
+}
+
+/* A fresh HMAC state of key i (nr_keys: the dummy). */
+static EVP_MAC_CTX *work_ctx(struct mc3_ctx *ctx, size_t i)
+{
+	const struct mc3_keystore *ks = ctx->ks;
+
+	if (ctx->reinit)
+		return EVP_MAC_init(ctx->work[i], NULL, 0, NULL) == 1 ? ctx->work[i] : NULL;
+	EVP_MAC_CTX_free(ctx->work[i]);
+	ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+	return ctx->work[i];
+}
+
+static int cmp_extra(const void *a, const void *b)
+{
+	return strcmp((*(const struct mc3_extra *const *)a)->name,
+		      (*(const struct mc3_extra *const *)b)->name);
+}
+
+/* v2: "name=value\n" for each field but the signature, values %-encoded. */
+static const char *canonical(struct mc3_ctx *ctx, const struct mc3_request *req, size_t *len)
+{
+	const struct mc3_extra *sorted[MC3_MAX_EXTRA];
+	struct mc3_buf *b = &ctx->canon;
+	unsigned int i;
+	int f;
+
+	b->len = 0;
+	b->failed = false;
+	for (f = 0; f < NR_FIELDS; f++) {
+		if (f == F_SIGNATURE || !req->field[f])
+			continue;
+		mc3_buf_add(b, mc3_field_names[f], strlen(mc3_field_names[f]));
+		mc3_buf_add(b, "=", 1);
+		mc3_buf_pct(b, req->field[f]);
+		mc3_buf_add(b, "\n", 1);
+	}
+	for (i = 0; i < req->nr_extra; i++)
+		sorted[i] = &req->extra[i];
+	qsort(sorted, req->nr_extra, sizeof(sorted[0]), cmp_extra);
+	for (i = 0; i < req->nr_extra; i++) {
+		mc3_buf_pct(b, sorted[i]->name);
+		mc3_buf_add(b, "=", 1);
+		mc3_buf_pct(b, sorted[i]->value);
+		mc3_buf_add(b, "\n", 1);
+	}
+	*len = b->len;
+	return b->failed ? NULL : b->data;
+}
+
+/* The signature text of req under key i, NUL-terminated: its length, or -1. */
+static long sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
+		      char text[SIG_TEXT_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct mc3_key *k = i < ctx->ks->nr_keys ? &ctx->ks->keys[i] : &ctx->ks->dummy;
+	EVP_MAC_CTX *mac = work_ctx(ctx, i);
+	unsigned char out[MAC_MAX];
+	size_t out_len = 0, len, j;
+	const char *canon;
+	int ok;
+
+	if (!mac)
+		return -1;
+	if (k->profile == PROFILE_CR) {
+		ok = EVP_MAC_update(mac, (const unsigned char *)req->field[F_TID],
+				    req->field_len[F_TID]) == 1 &&
+		     EVP_MAC_update(mac, (const unsigned char *)req->field[F_ICI],
+				    req->field_len[F_ICI]) == 1;
+	} else {
+		canon = canonical(ctx, req, &len);
+		ok = canon && EVP_MAC_update(mac, (const unsigned char *)canon, len) == 1;
+	}
+	if (!ok || EVP_MAC_final(mac, out, &out_len, sizeof(out)) != 1 || out_len != k->mac_len)
+		return -1;
+	if (k->encoding == ENC_BASE64) {
+		len = EVP_EncodeBlock((unsigned char *)text, out, out_len);
+	} else {
+		for (j = 0; j < out_len; j++) {
+			text[2 * j] = hex[out[j] >> 4];
+			text[2 * j + 1] = hex[out[j] & 15];
+		}
+		len = 2 * out_len;
+		text[len] = '\0';
+	}
+	OPENSSL_cleanse(out, sizeof(out));
+	return len;
+}
+
+int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
+	     char *err, size_t errlen)
+{
+	char text[SIG_TEXT_MAX], ts[24];
+	size_t i;
+
+	for (i = 0; i < ctx->ks->nr_keys; i++)
+		if (!strcmp(ctx->ks->keys[i].id, apikeyid))
+			break;
+	if (i == ctx->ks->nr_keys) {
+		snprintf(err, errlen, "no key with apikeyid '%.64s' in the key store", apikeyid);
+		return -1;
+	}
+	snprintf(ts, sizeof(ts), "%lld", (long long)now);
+	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
+	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
+	    (ctx->ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
+	    sign_text(ctx, i, req, text) < 0 || mc3_request_replace(req, F_SIGNATURE, text)) {
+		snprintf(err, errlen, "cannot sign: OpenSSL or memory failed");
+		return -1;
+	}
+	return 0;
+}
+
+enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
+			    char *err, size_t errlen)
+{
+	const char *id = req->field[F_APIKEYID], *sig = req->field[F_SIGNATURE];
+	const struct mc3_keystore *ks = ctx->ks;
+	char text[SIG_TEXT_MAX];
+	size_t i, sig_len, tried = 0;
+	const struct mc3_key *match = NULL;
+	long len;
+
+	if (!id || !sig) {
+		snprintf(err, errlen, "not signed: no %s", id ? "signature" : "apikeyid");
+		return MC3_EINVAL;
+	}
+	sig_len = req->field_len[F_SIGNATURE];
+	for (i = 0; i <= ks->nr_keys; i++) {
+		/* The dummy key stands in for an unknown id: the same work. */
+		if (i < ks->nr_keys ? strcmp(ks->keys[i].id, id) != 0 : tried > 0)
+			continue;
+		tried++;
+		len = sign_text(ctx, i, req, text);
+		if (len < 0) {
+			snprintf(err, errlen, "cannot verify: OpenSSL failed");
+			return MC3_EINVAL;
+		}
+		if ((size_t)len == sig_len && !CRYPTO_memcmp(text, sig, sig_len) && i < ks->nr_keys)
+			match = &ks->keys[i];
+	}
+	if (!match) {
+		snprintf(err, errlen, "signature does not verify");
+		return MC3_EAUTH;
+	}
+	if (match->profile == PROFILE_V2) {
+		long long ts = req->field[F_TS] ? strtoll(req->field[F_TS], NULL, 10) : -1;
+
+		if (ts < 0 || ts < (long long)now - ctx->window || ts > (long long)now + ctx->window) {
+			snprintf(err, errlen, "ts outside the %u s window", ctx->window);
+			return MC3_ESTALE;
+		}
+	}
+	if (replay_seen(&ctx->replay, replay_hash(&ctx->replay, id, req->field[F_TID]))) {
+		snprintf(err, errlen, "tid replayed");
+		return MC3_EREPLAY;
+	}
+	return MC3_OK;
+}

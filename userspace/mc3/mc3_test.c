@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libmc3 against the RFC vectors and every way a request can be wrong,
+ * run on the host under ASan and UBSan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mc3.h"
+
+#define NOW 1795400000
+
+static const char k0b[] = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+
+struct signer {
+	struct mc3_keystore *ks;
+	struct mc3_ctx *ctx;
+	char err[256];
+};
+
+static int signer_open(struct signer *s, const char *keys)
+{
+	memset(s, 0, sizeof(*s));
+	if (mc3_keystore_parse(keys, strlen(keys), &s->ks, s->err, sizeof(s->err)))
+		return -1;
+	s->ctx = mc3_ctx_new(s->ks, 16, 300);
+	return s->ctx ? 0 : -1;
+}
+
+static void signer_close(struct signer *s)
+{
+	mc3_ctx_free(s->ctx);
+	mc3_keystore_free(s->ks);
+}
+
+/* The signature the library puts on tid/ici under key id, or "" on error. */
+static const char *sign_pair(struct signer *s, const char *form, const char *id)
+{
+	static char sig[256];
+	struct mc3_request *req;
+
+	sig[0] = '\0';
+	if (!mc3_request_parse(form, strlen(form), MC3_FORM, 0, &req, s->err, sizeof(s->err)) &&
+	    !mc3_sign(s->ctx, req, id, NOW, s->err, sizeof(s->err)))
+		snprintf(sig, sizeof(sig), "%s", mc3_request_get(req, "signature"));
+	mc3_request_free(req);
+	return sig;
+}
+
+/* Verify form text: the verdict, or -1 if it does not parse. */
+static int verify_text(struct signer *s, const char *text, enum mc3_format format, time_t now)
+{
+	struct mc3_request *req;
+	int v;
+
+	if (mc3_request_parse(text, strlen(text), format, 0, &req, s->err, sizeof(s->err)))
+		return -1;
+	v = mc3_verify(s->ctx, req, now, s->err, sizeof(s->err));
+	mc3_request_free(req);
+	return v;
+}
+
+TEST(rfc4231_and_rfc2202_vectors)
+{
+	char keys[1024], aa[300] = "hex:";
+	struct signer s;
+	int i;
+
+	for (i = 0; i < 131; i++)
+		strcat(aa, "aa");
+	snprintf(keys, sizeof(keys),
+		 "k256 sha256 hex cr hex:%s\nk384 sha384 hex cr hex:%s\n"
+		 "k512 sha512 hex cr hex:%s\nk1 sha1 hex cr hex:%s\n"
+		 "b64 sha256 base64 cr hex:%s\nbig sha256 hex cr %s\n",
+		 k0b, k0b, k0b, k0b, k0b, aa);
+	ASSERT_EQ(0, signer_open(&s, keys)) TH_LOG("%s", s.err);
+
+	/* "Hi There", split anywhere between tid and ici. */
+	EXPECT_STREQ("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+		     sign_pair(&s, "tid=Hi+&ici=There&user=u", "k256"));
+	EXPECT_STREQ("afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c"
+		     "faea9ea9076ede7f4af152e8b2fa9cb6",
+		     sign_pair(&s, "tid=H&ici=i%20There&user=u", "k384"));
+	EXPECT_STREQ("87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+		     "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
+		     sign_pair(&s, "tid=Hi%20Ther&ici=e&user=u", "k512"));
+	EXPECT_STREQ("b617318655057264e28bc0b6fb378c8ef146be00",
+		     sign_pair(&s, "tid=Hi+Ther&ici=e&user=u", "k1"));
+	EXPECT_STREQ("sDRMYdjbOFNcqK/OrwvxK4gdwgDJgz2nJuk3bC4yz/c=",
+		     sign_pair(&s, "tid=Hi&ici=+There&user=u", "b64"));
+	EXPECT_STREQ("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+		     sign_pair(&s, "tid=Test+Using+Larger+Than+Block-Size+Key+-+&"
+				   "ici=Hash+Key+First&user=u", "big"));
+	signer_close(&s);
+}
+
+TEST(short_keys_are_refused)
+{
+	struct mc3_keystore *ks;
+	char err[256];
+	/* RFC 4231 case 2's key, "Jefe": 4 octets. */
+	const char *keys = "jefe sha256 hex cr hex:4a656665\n";
+
+	EXPECT_EQ(-1, mc3_keystore_parse(keys, strlen(keys), &ks, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "line 1: the key has 4 octets; at least 16"));
+}
+
+TEST(key_store_lines_are_checked)
+{
+	static const char *const bad[][2] = {
+		{ "a sha256 hex cr\n", "expected APIKEYID" },
+		{ "a md5 hex cr hex:00112233445566778899aabbccddeeff\n", "hash 'md5'" },
+		{ "a sha256 HEX cr hex:00112233445566778899aabbccddeeff\n", "encoding" },
+		{ "a sha256 hex v3 hex:00112233445566778899aabbccddeeff\n", "profile" },
+		{ "a sha256 hex cr hex:0011zz\n", "not hex:" },
+		{ "a sha256 hex cr base64:AAAA=\n", "not hex:" },
+		{ "a/b sha256 hex cr hex:00112233445566778899aabbccddeeff\n", "apikeyid" },
+		{ "# only a comment\n", "no keys" },
+	};
+	struct mc3_keystore *ks;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, mc3_keystore_parse(bad[i][0], strlen(bad[i][0]), &ks, err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
+	}
+}
+
+TEST(world_readable_key_store_is_refused)
+{
+	char path[] = "/tmp/mc3-ks-XXXXXX", err[512];
+	struct mc3_keystore *ks;
+	int fd = mkstemp(path);
+	char line[128];
+
+	ASSERT_LE(0, fd);
+	snprintf(line, sizeof(line), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ((ssize_t)strlen(line), write(fd, line, strlen(line)));
+	close(fd);
+	ASSERT_EQ(0, chmod(path, 0644));
+	EXPECT_EQ(-1, mc3_keystore_load(path, &ks, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "group or others may access it (mode 644)"));
+	ASSERT_EQ(0, chmod(path, 0600));
+	EXPECT_EQ(0, mc3_keystore_load(path, &ks, err, sizeof(err)));
+	mc3_keystore_free(ks);
+	unlink(path);
+}
+
+TEST(fields_are_checked)
+{
+	static const char *const bad[][2] = {
+		{ "ici=a&user=u", "field 'tid' is missing" },
+		{ "tid=1&user=u", "field 'ici' is missing" },
+		{ "tid=1&ici=a", "field 'user' is missing" },
+		{ "tid=1&ici=a&user=u&tid=2", "field 'tid' given twice" },
+		{ "tid=1&ici=a&user=u&cc=XX", "field 'cc': not an ISO 3166-1" },
+		{ "tid=1&ici=a&user=u&language=xx", "field 'language': not an ISO 639-1" },
+		{ "tid=1&ici=a&user=u&age=123456789012345678901", "field 'age': empty or longer than 20" },
+		{ "tid=1&ici=a&user=u&income=", "field 'income'" },
+		{ "tid=1&ici=a&user=u&gender=other", "field 'gender'" },
+		{ "tid=1&ici=a&user=u&count=x", "field 'count': not a number" },
+		{ "tid=1&ici=a&user=u&addr=localhost", "field 'addr'" },
+		{ "tid=1&ici=a&user=u&addr=-a.example", "field 'addr'" },
+		{ "tid=1&ici=a&user=u&colour=red", "unknown field 'colour'" },
+		{ "tid=1&ici=a&user=u&", "is not name=value" },
+		{ "tid=1&ici=%zz&user=u", "bad %-escape" },
+		{ "tid=1&ici=%00&user=u", "NUL" },
+		{ "tid=1&ici=%ff&user=u", "not UTF-8" },
+		{ "tid=&ici=a&user=u", "field 'tid': empty" },
+	};
+	struct mc3_request *req;
+	const char *good;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_FORM, 0, &req,
+						err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
+	}
+	/* Good ones, and unknown fields when asked to pass them through. */
+	good = "tid=1&ici=a&user=u&cc=fr&language=EN&age=22-55&income=%3E50%2C000&"
+	       "gender=female&count=3&addr=cmp.example.org";
+	ASSERT_EQ(0, mc3_request_parse(good, strlen(good), MC3_FORM, 0, &req, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ(">50,000", mc3_request_get(req, "income"));
+	mc3_request_free(req);
+	ASSERT_EQ(0, mc3_request_parse("tid=1&ici=a&user=u&colour=red", 29, MC3_FORM,
+				       MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
+	EXPECT_STREQ("red", mc3_request_get(req, "colour"));
+	mc3_request_free(req);
+}
+
+TEST(json_is_strict)
+{
+	static const char *const bad[][2] = {
+		{ "{\"tid\":\"1\",\"ici\":\"a\",\"user\":\"u\",\"tid\":\"2\"}", "given twice" },
+		{ "{\"tid\":1,\"ici\":\"a\",\"user\":\"u\"}", "must be a JSON string" },
+		{ "{\"tid\":\"1\",\"ici\":\"a\",\"user\":\"u\"} x", "text after the object" },
+		{ "[\"tid\"]", "not a JSON object" },
+		{ "{\"tid\":\"1\" \"ici\":\"a\"}", "',' or '}' expected" },
+		{ "{\"tid\":\"\\ud800\",\"ici\":\"a\",\"user\":\"u\"}", "must be a JSON string" },
+		{ "{\"tid\":\"\\u0000\",\"ici\":\"a\",\"user\":\"u\"}", "field 'tid'" },
+	};
+	const char *good = " {\"tid\" : \"1\\u00e9\\n\", \"ici\":\"a\\\"b\", \"user\":\"\\ud83d\\ude00\"} ";
+	struct mc3_request *req;
+	char err[256], *text;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_JSON, 0, &req,
+						err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
+	}
+	/* A newline is a control character: not allowed in a field. */
+	EXPECT_EQ(-1, mc3_request_parse(good, strlen(good), MC3_JSON, 0, &req, err, sizeof(err)));
+	good = "{\"tid\":\"1\\u00e9\",\"ici\":\"a\\\"b\",\"user\":\"\\ud83d\\ude00\"}";
+	ASSERT_EQ(0, mc3_request_parse(good, strlen(good), MC3_JSON, 0, &req, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("1\xc3\xa9", mc3_request_get(req, "tid"));
+	EXPECT_STREQ("\xf0\x9f\x98\x80", mc3_request_get(req, "user"));
+	/* Written back and read again: the same fields. */
+	text = mc3_request_write(req, MC3_FORM);
+	EXPECT_STREQ("tid=1%C3%A9&ici=a%22b&user=%F0%9F%98%80", text);
+	free(text);
+	text = mc3_request_write(req, MC3_JSON);
+	EXPECT_STREQ("{\"tid\":\"1\xc3\xa9\",\"ici\":\"a\\\"b\",\"user\":\"\xf0\x9f\x98\x80\"}", text);
+	free(text);
+	mc3_request_free(req);
+}
+
+/* A signed form request under key id; "" on failure. */
+static const char *signed_request(struct signer *s, const char *form, const char *id, time_t now)
+{
+	static char out[1024];
+	struct mc3_request *req;
+	char *text;
+
+	out[0] = '\0';
+	if (mc3_request_parse(form, strlen(form), MC3_FORM, MC3_PASS_UNKNOWN, &req, s->err,
+			      sizeof(s->err)))
+		return out;
+	if (!mc3_sign(s->ctx, req, id, now, s->err, sizeof(s->err))) {
+		text = mc3_request_write(req, MC3_FORM);
+		snprintf(out, sizeof(out), "%s", text);
+		free(text);
+	}
+	mc3_request_free(req);
+	return out;
+}
+
+/* text with the first occurrence of from replaced by to. */
+static const char *replaced(const char *text, const char *from, const char *to)
+{
+	static char out[1024];
+	const char *at = strstr(text, from);
+
+	if (!at)
+		return "";
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return out;
+}
+
+TEST(verification_fails_closed)
+{
+	char keys[512], good[1024], flipped[1024], *sig;
+	struct signer s;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\nv sha256 hex v2 hex:%s\n", k0b, k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	snprintf(good, sizeof(good), "%s", signed_request(&s, "tid=7&ici=abc&user=u", "a", NOW));
+	ASSERT_NE(0, good[0]);
+	sig = strstr(good, "signature=") + 10;
+
+	/* A flipped digit, a truncated signature, upper-case hex, another id. */
+	snprintf(flipped, sizeof(flipped), "%s", good);
+	flipped[sig - good] = sig[0] == '0' ? '1' : '0';
+	EXPECT_EQ(MC3_EAUTH, verify_text(&s, flipped, MC3_FORM, NOW));
+	good[strlen(good) - 1] = '\0';
+	EXPECT_EQ(MC3_EAUTH, verify_text(&s, good, MC3_FORM, NOW));
+	snprintf(good, sizeof(good), "%s", signed_request(&s, "tid=7&ici=abc&user=u", "a", NOW));
+	snprintf(flipped, sizeof(flipped), "%s", good);
+	for (sig = strstr(flipped, "signature=") + 10; *sig; sig++)
+		if (*sig >= 'a' && *sig <= 'f')
+			*sig -= 'a' - 'A';
+	EXPECT_EQ(MC3_EAUTH, verify_text(&s, flipped, MC3_FORM, NOW));
+	EXPECT_STREQ("signature does not verify", s.err);
+	/* An unknown id: the same verdict and the same words. */
+	EXPECT_EQ(MC3_EAUTH, verify_text(&s, replaced(good, "apikeyid=a", "apikeyid=zz"),
+					 MC3_FORM, NOW));
+	EXPECT_STREQ("signature does not verify", s.err);
+	/* cr does not cover user: the documented gap. */
+	EXPECT_EQ(MC3_OK, verify_text(&s, replaced(good, "user=u", "user=x"), MC3_FORM, NOW));
+	/* The first verified: now its tid is a replay, whatever the user. */
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, good, MC3_FORM, NOW));
+	/* Unsigned. */
+	EXPECT_EQ(MC3_EINVAL, verify_text(&s, "tid=8&ici=abc&user=u", MC3_FORM, NOW));
+
+	/* v2 covers user and ts; ts must be within the window. */
+	snprintf(good, sizeof(good), "%s", signed_request(&s, "tid=9&ici=abc&user=u&colour=red",
+							  "v", NOW));
+	ASSERT_NE(NULL, strstr(good, "ts=1795400000"));
+	EXPECT_EQ(-1, verify_text(&s, good, MC3_FORM, NOW));	/* colour: unknown */
+	snprintf(good, sizeof(good), "%s", signed_request(&s, "tid=9&ici=abc&user=u", "v", NOW));
+	EXPECT_EQ(MC3_EAUTH, verify_text(&s, replaced(good, "user=u", "user=x"), MC3_FORM, NOW));
+	EXPECT_EQ(MC3_ESTALE, verify_text(&s, good, MC3_FORM, NOW + 301));
+	EXPECT_EQ(MC3_ESTALE, verify_text(&s, good, MC3_FORM, NOW - 301));
+	EXPECT_EQ(MC3_OK, verify_text(&s, good, MC3_FORM, NOW + 300));
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, good, MC3_FORM, NOW + 1));
+	/* The ambiguity of cr is gone: tid=ab ici=c and tid=a ici=bc differ. */
+	snprintf(good, sizeof(good), "%s",
+		 strstr(signed_request(&s, "tid=ab&ici=c&user=u", "v", NOW), "signature="));
+	EXPECT_STRNE(good, strstr(signed_request(&s, "tid=a&ici=bc&user=u", "v", NOW), "signature="));
+	signer_close(&s);
+}
+
+TEST(two_keys_of_one_id_both_verify)
+{
+	char keys[512], old[1024];
+	struct signer s, old_signer;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&old_signer, keys));
+	snprintf(old, sizeof(old), "%s", signed_request(&old_signer, "tid=1&ici=x&user=u", "a", NOW));
+	signer_close(&old_signer);
+
+	/* Rotation: the new key first (it signs), the old one still verifies. */
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\na sha256 hex cr hex:%s\n",
+		 "00112233445566778899aabbccddeeff", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	EXPECT_EQ(MC3_OK, verify_text(&s, old, MC3_FORM, NOW));
+	EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, "tid=2&ici=x&user=u", "a", NOW),
+				      MC3_FORM, NOW));
+	EXPECT_STRNE(strstr(old, "signature="),
+		     strstr(signed_request(&s, "tid=1&ici=x&user=u", "a", NOW), "signature="));
+	signer_close(&s);
+}
+
+TEST(replay_memory_is_bounded)
+{
+	char keys[512], form[64], first[1024];
+	struct signer s;
+	int i;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 slots */
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=0&ici=x&user=u", "a", NOW));
+	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+	for (i = 1; i < 16; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
+	}
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first, MC3_FORM, NOW));
+	/* Sixteen newer tids push the oldest out: the cache is a window. */
+	for (i = 16; i < 33; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
+	}
+	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+	signer_close(&s);
+}
+
+TEST_HARNESS_MAIN
