@@ -161,7 +161,8 @@ $(BUILD)/fuzz/%: userspace/mc3/%.c $(MC3_LIB_SRC) $(MC3_HDR)
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$f \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/ \
+			$(BUILD)/fuzz/corpus-$$f \
 			userspace/mc3/corpus/$${f%_fuzz} || exit 1; \
 	done
 

@@ -78,7 +78,7 @@ run_tap mc3sig_test env ASAN_OPTIONS=detect_leaks=1 userspace/mc3/mc3sig_test.sh
 echo "# libFuzzer, 10 s per parser (make fuzz runs longer)"
 for f in $FUZZERS; do
 	mkdir -p "$BUILD/fuzz/corpus-$f"
-	if "$BUILD/fuzz/$f" -max_total_time=10 "$BUILD/fuzz/corpus-$f" \
+	if "$BUILD/fuzz/$f" -max_total_time=10 -artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus-$f" \
 		"userspace/mc3/corpus/${f%_fuzz}" >"$results/$f.log" 2>&1; then
 		record ok "$f: $(grep -o 'Done [0-9]* runs' "$results/$f.log"), no crash, no leak"
 	else

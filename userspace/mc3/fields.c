@@ -41,8 +41,8 @@ int mc3_field_lookup(const char *name, size_t len)
 	int f;
 
 	for (f = 0; f < NR_FIELDS; f++)
-		if (name[0] == mc3_field_names[f][0] && !strncmp(mc3_field_names[f], name, len) &&
-		    !mc3_field_names[f][len])
+		if (len && name[0] == mc3_field_names[f][0] &&
+		    strlen(mc3_field_names[f]) == len && !memcmp(mc3_field_names[f], name, len))
 			return f;
 	return -1;
 }

@@ -172,6 +172,8 @@ TEST(fields_are_checked)
 		{ "tid=1&ici=%00&user=u", "NUL" },
 		{ "tid=1&ici=%ff&user=u", "not UTF-8" },
 		{ "tid=&ici=a&user=u", "field 'tid': empty" },
+		/* A name with a NUL inside (found by the fuzzer). */
+		{ "tid%00abcdefgh=1&ici=a&user=u", "unknown field 'tid'" },
 	};
 	struct mc3_request *req;
 	const char *good;
