@@ -40,17 +40,25 @@ int mc3_field_lookup(const char *name, size_t len)
 {
 	int f;
 
-	for (f = 0; f < NR_FIELDS; f++)
-		if (len && name[0] == mc3_field_names[f][0] &&
-		    strlen(mc3_field_names[f]) == len && !memcmp(mc3_field_names[f], name, len))
-			return f;
-	return -1;
+	/* By length first: most names are told apart by it and one letter. */
+	switch (len) {
+	case 2: f = name[0] == 't' ? F_TS : F_CC; break;
+	case 3: f = name[0] == 't' ? F_TID : name[0] == 'i' ? F_ICI : F_AGE; break;
+	case 4: f = name[0] == 'u' ? F_USER : name[0] == 'p' ? F_POST : F_ADDR; break;
+	case 5: f = F_COUNT; break;
+	case 6: f = name[0] == 'i' ? F_INCOME : F_GENDER; break;
+	case 8: f = name[0] == 'a' ? F_APIKEYID : F_LANGUAGE; break;
+	case 9: f = F_SIGNATURE; break;
+	default: return -1;
+	}
+	return memcmp(mc3_field_names[f], name, len) ? -1 : f;
 }
 
 /* Two letters, in that case, found in a sorted list of "xx " codes. */
-static bool in_code_list(const char *list, const char *v, size_t len, bool upper)
+static bool in_code_list(const char *list, size_t list_len, const char *v, size_t len,
+			 bool upper)
 {
-	size_t lo = 0, hi = (strlen(list) + 1) / 3, i;
+	size_t lo = 0, hi = (list_len + 1) / 3, i;
 	char code[2];
 
 	if (len != 2)
@@ -180,9 +188,9 @@ bool mc3_field_valid(int f, const char *v, size_t len, char *err, size_t errlen)
 		why = "longer than 256 octets, not UTF-8, or with control characters";
 	else if ((f == F_TID || f == F_ICI || f == F_USER || f == F_SIGNATURE) && !len)
 		why = "empty";
-	else if (f == F_LANGUAGE && !in_code_list(iso639_1, v, len, false))
+	else if (f == F_LANGUAGE && !in_code_list(iso639_1, sizeof(iso639_1) - 1, v, len, false))
 		why = "not an ISO 639-1 alpha-2 language code";
-	else if (f == F_CC && !in_code_list(iso3166_1, v, len, true))
+	else if (f == F_CC && !in_code_list(iso3166_1, sizeof(iso3166_1) - 1, v, len, true))
 		why = "not an ISO 3166-1 alpha-2 country code";
 	else if ((f == F_AGE || f == F_INCOME) && (!len || len > 20))
 		why = "empty or longer than 20 octets";

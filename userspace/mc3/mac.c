@@ -14,13 +14,17 @@
 #define MAC_MAX		64	/* SHA-512 */
 #define SIG_TEXT_MAX	(MAC_MAX * 2 + 1)
 
-/* The last tids that verified, by a keyed hash of (apikeyid, tid). */
+/*
+ * The last tids that verified, as keyed 64-bit hashes of (apikeyid, tid):
+ * a ring gives the order to forget them in, an open-addressing table (at
+ * most half full, linear probing) finds them with one cache miss or so.
+ */
 struct replay {
 	uint64_t seed;
-	uint32_t slots, mask, next;	/* next: the ring's oldest entry */
-	uint64_t *hash;			/* ring of entries; 0 when free */
-	int32_t *chain;			/* next entry in the same bucket */
-	int32_t *bucket;		/* first entry of each bucket, or -1 */
+	uint32_t slots, next;		/* next: the ring's oldest entry */
+	uint64_t *ring;			/* 0 when free */
+	uint64_t *table;
+	uint32_t mask;
 };
 
 struct mc3_ctx {
@@ -34,64 +38,97 @@ struct mc3_ctx {
 
 static int replay_init(struct replay *r, unsigned int slots)
 {
-	uint32_t nb = 1;
-	uint32_t i;
+	uint32_t size = 1;
 
+	while (size < slots * 2)
+		size <<= 1;
 	r->slots = slots;
-	while (nb < slots * 2)
-		nb <<= 1;
-	r->mask = nb - 1;
-	r->hash = calloc(slots, sizeof(*r->hash));
-	r->chain = calloc(slots, sizeof(*r->chain));
-	r->bucket = malloc(nb * sizeof(*r->bucket));
-	if (!r->hash || !r->chain || !r->bucket || RAND_bytes((unsigned char *)&r->seed, 8) != 1)
+	r->mask = size - 1;
+	r->ring = calloc(slots, sizeof(*r->ring));
+	r->table = calloc(size, sizeof(*r->table));
+	if (!r->ring || !r->table || RAND_bytes((unsigned char *)&r->seed, 8) != 1)
 		return -1;
-	for (i = 0; i < nb; i++)
-		r->bucket[i] = -1;
 	return 0;
 }
 
-/* FNV-1a from a secret seed, then a final mix: keyed, fast, 64 bits. */
-static uint64_t replay_hash(const struct replay *r, const char *id, const char *tid)
+/* Mix 64 bits (the murmur3 finalizer). */
+static uint64_t mix64(uint64_t h)
 {
-	uint64_t h = r->seed ^ 0xcbf29ce484222325ULL;
-	const char *parts[2] = { id, tid };
-	int p;
-
-	for (p = 0; p < 2; p++) {
-		const unsigned char *s = (const unsigned char *)parts[p];
-
-		do {
-			h ^= *s;
-			h *= 0x100000001b3ULL;
-		} while (*s++);
-	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h | 1;	/* never 0, which marks a free entry */
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 33;
+}
+
+/* Eight octets at a time into h; the length goes in too. */
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
+{
+	uint64_t w;
+
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = mix64(h ^ w);
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	return mix64(h ^ w ^ (uint64_t)len << 56);
+}
+
+/* A keyed 64-bit hash of (apikeyid, tid): a secret seed, fast mixing. */
+static uint64_t replay_hash(const struct replay *r, const char *id, size_t id_len,
+			    const char *tid, size_t tid_len)
+{
+	return hash_bytes(hash_bytes(r->seed, id, id_len), tid, tid_len) | 1;
+}
+
+/* The table's place of h, or of the free place where it would go. */
+static uint32_t replay_place(const struct replay *r, uint64_t h)
+{
+	uint32_t i = h & r->mask;
+
+	while (r->table[i] && r->table[i] != h)
+		i = (i + 1) & r->mask;
+	return i;
+}
+
+/* Take h out of the table, shifting back the entries probed past it. */
+static void replay_forget(struct replay *r, uint64_t h)
+{
+	uint32_t hole = replay_place(r, h), i = hole;
+
+	r->table[hole] = 0;
+	for (;;) {
+		uint32_t home;
+
+		i = (i + 1) & r->mask;
+		if (!r->table[i])
+			return;
+		home = r->table[i] & r->mask;
+		/* Move it back unless its home lies cyclically in (hole, i]. */
+		if ((i > hole && (home <= hole || home > i)) ||
+		    (i < hole && home <= hole && home > i)) {
+			r->table[hole] = r->table[i];
+			r->table[i] = 0;
+			hole = i;
+		}
+	}
 }
 
 /* Whether h was seen; if not, remember it in place of the oldest. */
 static bool replay_seen(struct replay *r, uint64_t h)
 {
-	int32_t *link, e;
-	uint32_t old;
+	uint32_t place = replay_place(r, h);
 
-	for (e = r->bucket[h & r->mask]; e >= 0; e = r->chain[e])
-		if (r->hash[e] == h)
-			return true;
-	old = r->next;
-	if (r->hash[old]) {
-		for (link = &r->bucket[r->hash[old] & r->mask]; *link != (int32_t)old;
-		     link = &r->chain[*link])
-			;
-		*link = r->chain[old];
+	if (r->table[place])
+		return true;
+	if (r->ring[r->next]) {
+		replay_forget(r, r->ring[r->next]);
+		place = replay_place(r, h);
 	}
-	r->hash[old] = h;
-	r->chain[old] = r->bucket[h & r->mask];
-	r->bucket[h & r->mask] = old;
-	r->next = (old + 1) % r->slots;
+	r->table[place] = h;
+	r->ring[r->next] = h;
+	r->next = (r->next + 1) % r->slots;
 	return false;
 }
 
@@ -130,9 +167,8 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
-	free(ctx->replay.hash);
-	free(ctx->replay.chain);
-	free(ctx->replay.bucket);
+	free(ctx->replay.ring);
+	free(ctx->replay.table);
 	free(ctx->canon.data);
 	free(ctx);
 }
@@ -289,7 +325,8 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 			return MC3_ESTALE;
 		}
 	}
-	if (replay_seen(&ctx->replay, replay_hash(&ctx->replay, id, req->field[F_TID]))) {
+	if (replay_seen(&ctx->replay, replay_hash(&ctx->replay, id, req->field_len[F_APIKEYID],
+						  req->field[F_TID], req->field_len[F_TID]))) {
 		snprintf(err, errlen, "tid replayed");
 		return MC3_EREPLAY;
 	}

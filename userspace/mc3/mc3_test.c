@@ -169,7 +169,7 @@ TEST(fields_are_checked)
 		{ "tid=1&ici=a&user=u&colour=red", "unknown field 'colour'" },
 		{ "tid=1&ici=a&user=u&", "is not name=value" },
 		{ "tid=1&ici=%zz&user=u", "bad %-escape" },
-		{ "tid=1&ici=%00&user=u", "NUL" },
+		{ "tid=1&ici=%00&user=u", "control characters" },
 		{ "tid=1&ici=%ff&user=u", "not UTF-8" },
 		{ "tid=&ici=a&user=u", "field 'tid': empty" },
 		/* A name with a NUL inside (found by the fuzzer). */
@@ -364,6 +364,34 @@ TEST(replay_memory_is_bounded)
 		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
 	}
 	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+	signer_close(&s);
+}
+
+/* The cache against a plain model: a ring of the last 16 accepted tids. */
+TEST(replay_cache_matches_a_model)
+{
+	char keys[512], form[64], signed_req[1024];
+	int model[16], next = 0, n = 0, i, j, tid, seen;
+	struct signer s;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 slots */
+	srand(42);
+	for (i = 0; i < 5000; i++) {
+		tid = rand() % 40;
+		seen = 0;
+		for (j = 0; j < n; j++)
+			seen |= model[j] == tid;
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", tid);
+		snprintf(signed_req, sizeof(signed_req), "%s", signed_request(&s, form, "a", NOW));
+		ASSERT_EQ(seen ? MC3_EREPLAY : MC3_OK, verify_text(&s, signed_req, MC3_FORM, NOW))
+			TH_LOG("step %d, tid %d", i, tid);
+		if (!seen) {
+			model[next] = tid;
+			next = (next + 1) % 16;
+			n += n < 16;
+		}
+	}
 	signer_close(&s);
 }
 

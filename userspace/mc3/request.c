@@ -74,14 +74,10 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 	int f = mc3_field_lookup(name, name_len);
 	unsigned int i;
 
-	if (memchr(value, '\0', value_len)) {
-		snprintf(err, errlen, "field '%.*s': contains a NUL", (int)(name_len > 64 ? 64 : name_len),
-			 name);
-		return -1;
-	}
 	if (f < 0) {
 		if (!(flags & MC3_PASS_UNKNOWN) || !name_len || name_len > 64 ||
-		    value_len > MC3_MAX_VALUE || memchr(name, '\0', name_len)) {
+		    value_len > MC3_MAX_VALUE || memchr(name, '\0', name_len) ||
+		    memchr(value, '\0', value_len)) {
 			snprintf(err, errlen, "unknown field '%.*s'", (int)(name_len > 64 ? 64 : name_len),
 				 name);
 			return -1;
@@ -111,6 +107,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		snprintf(err, errlen, "field '%s' given twice", mc3_field_names[f]);
 		return -1;
 	}
+	/* Known fields' rules refuse control characters, NUL among them. */
 	if (!mc3_field_valid(f, value, value_len, err, errlen))
 		return -1;
 	req->field[f] = arena_keep(req, value, value_len);
@@ -164,37 +161,57 @@ static int hex_value(char c)
 	return -1;
 }
 
-/* Decode one form component into out (at least len + 1 octets). */
-static int form_decode(const char *s, size_t len, char *out, size_t *out_len)
+/* Octets that end a run of plain text in a form component. */
+enum { C_PCT = 1, C_PLUS = 2, C_EQ = 4, C_AMP = 8 };
+static const unsigned char form_class[256] = {
+	['%'] = C_PCT, ['+'] = C_PLUS, ['='] = C_EQ, ['&'] = C_AMP,
+};
+
+/*
+ * Decode one form component, up to a character of class stop or the end,
+ * into out (room for end - s + 1 octets). Plain runs are copied whole.
+ * Returns where it stopped, or NULL on a bad escape.
+ */
+static const char *form_decode(const char *s, const char *end, unsigned char stop,
+			       char *out, size_t *out_len)
 {
-	size_t i, n = 0;
+	unsigned char special = stop | C_PCT | C_PLUS;
+	size_t n = 0;
+	int hi, lo;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '+') {
+	for (;;) {
+		const char *run = s;
+
+		while (s < end && !(form_class[(unsigned char)*s] & special))
+			s++;
+		memcpy(out + n, run, s - run);
+		n += s - run;
+		if (s == end || form_class[(unsigned char)*s] & stop)
+			break;
+		if (*s == '+') {
 			out[n++] = ' ';
-		} else if (s[i] == '%') {
-			int hi;
-
-			if (len - i < 3)
-				return -1;
-			hi = hex_value(s[i + 1]);
-			if (hi < 0 || hex_value(s[i + 2]) < 0)
-				return -1;
-			out[n++] = (char)(hi << 4 | hex_value(s[i + 2]));
-			i += 2;
-		} else {
-			out[n++] = s[i];
+			s++;
+			continue;
 		}
+		if (end - s < 3)
+			return NULL;
+		hi = hex_value(s[1]);
+		lo = hex_value(s[2]);
+		if (hi < 0 || lo < 0)
+			return NULL;
+		out[n++] = (char)(hi << 4 | lo);
+		s += 3;
 	}
 	out[n] = '\0';
 	*out_len = n;
-	return 0;
+	return s;
 }
 
+/* name=value&name=value, each decoded in one pass. */
 static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		      unsigned int flags, char *err, size_t errlen)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end = text + len, *q;
 	char name[MC3_MAX_VALUE * 3 + 1];
 
 	/* A query string or a POST body may end in a newline. */
@@ -204,39 +221,37 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		snprintf(err, errlen, "empty request");
 		return -1;
 	}
-	while (p <= end) {
-		const char *amp = memchr(p, '&', end - p), *eq;
-		size_t name_len, value_len;
-		int shown;
+	for (;;) {
+		size_t name_len, value_len, room = end - p;
+		int shown = (int)(room > 40 ? 40 : room);
 
-		if (!amp)
-			amp = end;
-		eq = memchr(p, '=', amp - p);
-		shown = (int)((eq ? eq : amp) - p > 40 ? 40 : (eq ? eq : amp) - p);
-		if (!eq || eq == p) {
-			snprintf(err, errlen, "'%.*s' is not name=value", shown, p);
-			return -1;
-		}
-		if ((size_t)(eq - p) > sizeof(name) - 1) {
+		if (room >= sizeof(name) && !memchr(p, '=', sizeof(name) - 1)) {
 			snprintf(err, errlen, "field '%.*s': name too long", shown, p);
 			return -1;
 		}
+		q = form_decode(p, end, C_EQ | C_AMP, name, &name_len);
+		if (!q || q == end || *q != '=' || q == p) {
+			snprintf(err, errlen, q ? "'%.*s' is not name=value" :
+				 "field '%.*s': bad %%-escape", shown, p);
+			return -1;
+		}
 		/* The value decodes in place at the arena's tail: never longer. */
-		if (req->arena_used + (amp - eq) > req->arena_cap) {
+		if (req->arena_used + (end - q) > req->arena_cap) {
 			snprintf(err, errlen, "request too large");
 			return -1;
 		}
-		if (form_decode(p, eq - p, name, &name_len) ||
-		    form_decode(eq + 1, amp - eq - 1, mc3_arena_tail(req), &value_len)) {
-			snprintf(err, errlen, "field '%.*s': bad %%-escape", shown, p);
+		q = form_decode(q + 1, end, C_AMP, mc3_arena_tail(req), &value_len);
+		if (!q) {
+			snprintf(err, errlen, "field '%.*s': bad %%-escape", (int)name_len, name);
 			return -1;
 		}
 		if (mc3_request_put(req, name, name_len, mc3_arena_tail(req), value_len, flags,
 				    err, errlen))
 			return -1;
-		p = amp + 1;
+		if (q == end)
+			return 0;
+		p = q + 1;
 	}
-	return 0;
 }
 
 int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
