@@ -68,6 +68,9 @@ int mc3_request_replace(struct mc3_request *req, int f, const char *value);
 int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
 		   unsigned int flags, char *err, size_t errlen);
 
+/* A hex digit's value (either case), or -1. */
+int mc3_hex_value(char c);
+
 /* A growing string. */
 struct mc3_buf {
 	char *data;

@@ -19,17 +19,6 @@
 #define KEY_MIN		16
 #define KEY_MAX		1024
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "hex:..." or "base64:..." into out; the key's length, or -1. */
 static long decode_key(const char *text, unsigned char *out)
 {
@@ -42,7 +31,7 @@ static long decode_key(const char *text, unsigned char *out)
 		if (!len || len % 2 || len / 2 > KEY_MAX)
 			return -1;
 		for (i = 0; i < len / 2; i++) {
-			int hi = hex_nibble(text[2 * i]), lo = hex_nibble(text[2 * i + 1]);
+			int hi = mc3_hex_value(text[2 * i]), lo = mc3_hex_value(text[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return -1;

@@ -150,7 +150,7 @@ int mc3_request_replace(struct mc3_request *req, int f, const char *value)
 	return 0;
 }
 
-static int hex_value(char c)
+int mc3_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -195,8 +195,8 @@ static const char *form_decode(const char *s, const char *end, unsigned char sto
 		}
 		if (end - s < 3)
 			return NULL;
-		hi = hex_value(s[1]);
-		lo = hex_value(s[2]);
+		hi = mc3_hex_value(s[1]);
+		lo = mc3_hex_value(s[2]);
 		if (hi < 0 || lo < 0)
 			return NULL;
 		out[n++] = (char)(hi << 4 | lo);
