@@ -154,34 +154,30 @@ static bool sctls_uid_allowed(const struct sctls_config *cfg, kuid_t uid)
 
 /*
  * Take an accepted socket, or reset it: over max_conns, or when the app's
- * uid is not allowed. The config is read once, so one accept sees one.
+ * uid is not allowed. The config cannot change meanwhile (see below).
  */
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 {
+	/* Netlink replaces the config under io_lock, which we hold. */
+	const struct sctls_config *cfg =
+		rcu_dereference_protected(helper->sn->config,
+					  lockdep_is_held(&helper->io_lock));
 	struct sctls_stats *stats = &helper->sn->stats;
-	const struct sctls_config *cfg;
-	unsigned int max_conns, window;
 	struct sctls_conn *conn;
 	struct sctls_open open;
-	bool allowed;
 	kuid_t uid;
 	int err;
 
-	memset(&open, 0, sizeof(open));
-	sctls_who_describe(helper, sock->sk, &open, &uid);
-	rcu_read_lock();
-	cfg = rcu_dereference(helper->sn->config);
-	max_conns = cfg->max_conns;
-	window = cfg->window;
-	allowed = sctls_uid_allowed(cfg, uid);
-	rcu_read_unlock();
-
-	if (helper->nr_conns >= max_conns) {
+	/* Refused unseen: who connected is not looked up for nothing. */
+	if (helper->nr_conns >= cfg->max_conns) {
 		stats->refused_max++;
 		err = -EMFILE;
 		goto err_reset;
 	}
-	if (!allowed) {
+
+	memset(&open, 0, sizeof(open));
+	sctls_who_describe(helper, sock->sk, &open, &uid);
+	if (!sctls_uid_allowed(cfg, uid)) {
 		stats->refused_policy++;
 		pr_info_ratelimited("refused uid %d (pid %d, %s) on port %u: not in the allow-list\n",
 				    (int)open.uid, (int)open.pid, open.comm,
@@ -199,9 +195,9 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	conn->open = open;
 	conn->uid = uid;
 	conn->start = ktime_get_boottime_ns();
-	conn->window = window;
-	conn->rx_credit = window;
-	conn->tx_credit = window;
+	conn->window = cfg->window;
+	conn->rx_credit = cfg->window;
+	conn->tx_credit = cfg->window;
 	INIT_LIST_HEAD(&conn->ready_node);
 
 	/* Cyclic ids: a stale id is not soon reused. */

@@ -292,14 +292,12 @@ TEST_F(gw, helper_half_close_then_app_finishes)
 
 TEST_F(gw, app_reset_is_close_econnreset)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct sctls_frame f;
 	uint32_t id;
 	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-	close(fd);
+	ASSERT_EQ(0, gw_reset(fd));
 	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
 	EXPECT_EQ(SCTLS_CLOSE, f.hdr.type);
 	EXPECT_EQ(ECONNRESET, f.hdr.arg);
@@ -523,14 +521,12 @@ TEST_F(bad_write, rejected_and_nothing_changes)
 
 TEST_F(gw, frame_for_just_closed_connection_is_dropped)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct sctls_frame f;
 	uint32_t id, next;
 	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
-	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-	close(fd);
+	ASSERT_EQ(0, gw_reset(fd));
 	ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
 	ASSERT_EQ(SCTLS_CLOSE, f.hdr.type);
 

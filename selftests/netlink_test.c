@@ -141,7 +141,7 @@ TEST_F(ctl, show_without_helper_and_refusals_counted)
 	/* The command shows the same, as JSON and as aligned text. */
 	ASSERT_EQ(0, cli_run(-1, self->out, sizeof(self->out), self->err,
 			     sizeof(self->err), "-j", "show", NULL));
-	shown = cli_json(self->out);
+	shown = json_tokener_parse(self->out);
 	ASSERT_NE(NULL, shown);
 	EXPECT_EQ(256, int_of(shown, "max_conns"));
 	EXPECT_EQ(WINDOW, int_of(shown, "window"));
@@ -165,7 +165,6 @@ TEST_F(ctl, show_without_helper_and_refusals_counted)
 TEST_F(ctl, counters_match_what_happened)
 {
 	enum { ORDERLY, HELPER_CLOSES, HELPER_RESETS, APP_RESETS, STAYS, N };
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct sctls_frame f;
 	struct gw_state st;
 	uint32_t id[N];
@@ -194,8 +193,7 @@ TEST_F(ctl, counters_match_what_happened)
 			     id[HELPER_CLOSES], 0, NULL, 0));
 	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_CLOSE, 0, id[HELPER_RESETS], 0, NULL, 0));
 
-	ASSERT_EQ(0, setsockopt(fd[APP_RESETS], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-	close(fd[APP_RESETS]);
+	ASSERT_EQ(0, gw_reset(fd[APP_RESETS]));
 	fd[APP_RESETS] = -1;
 	EXPECT_EQ(ECONNRESET, expect_close(&self->rd, id[APP_RESETS]));
 
@@ -400,7 +398,7 @@ TEST_F(ctl, conns_lists_connections_with_uid_and_ports)
 
 	ASSERT_EQ(0, cli_run(-1, self->out, sizeof(self->out), self->err,
 			     sizeof(self->err), "-j", "conns", NULL));
-	conns = cli_json(self->out);
+	conns = json_tokener_parse(self->out);
 	ASSERT_NE(NULL, conns);
 	ASSERT_EQ(2, json_object_array_length(conns));
 	for (i = 0; i < 2; i++) {
@@ -778,7 +776,7 @@ TEST_F(ctl, window_change_applies_to_new_connections)
 
 	ASSERT_EQ(0, cli_run(-1, self->out, sizeof(self->out), self->err,
 			     sizeof(self->err), "-j", "conns", NULL));
-	conns = cli_json(self->out);
+	conns = json_tokener_parse(self->out);
 	ASSERT_EQ(2, json_object_array_length(conns));
 	EXPECT_EQ(WINDOW, int_of(json_object_array_get_idx(conns, 0), "credit_from_helper"));
 	EXPECT_EQ(8192, int_of(json_object_array_get_idx(conns, 1), "credit_from_helper"));

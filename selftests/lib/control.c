@@ -128,8 +128,3 @@ int cli_run(int uid, char *out, size_t out_size, char *err, size_t err_size, ...
 		return -1;
 	return WEXITSTATUS(status);
 }
-
-json_object *cli_json(const char *out)
-{
-	return json_tokener_parse(out);
-}

@@ -40,7 +40,4 @@ const char *cli_path(void);
  */
 int cli_run(int uid, char *out, size_t out_size, char *err, size_t err_size, ...);
 
-/* The JSON an "sctls -j ..." printed, or NULL. */
-json_object *cli_json(const char *out);
-
 #endif

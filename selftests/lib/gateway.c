@@ -119,6 +119,15 @@ int gw_connect(int family, uint16_t port)
 	return fd;
 }
 
+int gw_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int ret = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+
+	close(fd);
+	return ret;
+}
+
 uint16_t gw_local_port(int fd)
 {
 	struct sockaddr_storage ss;

@@ -43,6 +43,9 @@ ssize_t gw_send(int fd, uint16_t type, uint16_t flags, uint32_t conn,
 /* A blocking TCP connection to the loopback port of family; -1 on error. */
 int gw_connect(int family, uint16_t port);
 
+/* Close fd with a reset (SO_LINGER 0), as an app that aborts: 0, or -1. */
+int gw_reset(int fd);
+
 /* The local port of a socket. */
 uint16_t gw_local_port(int fd);
 

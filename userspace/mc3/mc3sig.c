@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,33 +65,38 @@ static int fail(int status, const char *fmt, const char *arg)
 	return status;
 }
 
+/*
+ * A key as long as the hash's output (HMAC gains nothing from more), in a
+ * line the library itself must accept: it alone decides what a key is.
+ */
 static int keygen(const struct opts *o)
 {
-	static const struct { const char *name; size_t len; } hashes[] = {
-		{ "sha1", 20 }, { "sha256", 32 }, { "sha384", 48 }, { "sha512", 64 },
-	};
-	unsigned char key[64];
-	size_t i, len = 0;
+	EVP_MD *md = EVP_MD_fetch(NULL, o->hash, NULL);
+	int i, n, len = md ? EVP_MD_get_size(md) : 32;
+	unsigned char key[EVP_MAX_MD_SIZE];
+	struct mc3_keystore *ks;
+	char line[512], err[256];
+	int status = 0;
 
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (!strcmp(o->hash, hashes[i].name))
-			len = hashes[i].len;
-	if (!o->apikeyid || !len ||
-	    (strcmp(o->encoding, "hex") && strcmp(o->encoding, "base64")) ||
-	    (strcmp(o->profile, "cr") && strcmp(o->profile, "v2")))
-		return fail(EXIT_BAD, "%s", "keygen needs --apikeyid, and a known hash, encoding and profile");
-	if (strspn(o->apikeyid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-	    strlen(o->apikeyid) || strlen(o->apikeyid) > 64 || !*o->apikeyid)
-		return fail(EXIT_BAD, "apikeyid '%s': use 1 to 64 of A-Z a-z 0-9 . _ -", o->apikeyid);
-	/* As long as the hash's output: HMAC gains nothing from more. */
-	if (RAND_bytes(key, len) != 1)
+	EVP_MD_free(md);
+	if (!o->apikeyid)
+		return fail(EXIT_BAD, "%s", "keygen needs --apikeyid");
+	if (len <= 0 || len > EVP_MAX_MD_SIZE || RAND_bytes(key, len) != 1)
 		return fail(EXIT_BAD, "%s", "no random bytes from OpenSSL");
-	printf("%s %s %s %s hex:", o->apikeyid, o->hash, o->encoding, o->profile);
+	n = snprintf(line, sizeof(line), "%.100s %.16s %.16s %.16s hex:", o->apikeyid, o->hash,
+		     o->encoding, o->profile);
 	for (i = 0; i < len; i++)
-		printf("%02x", key[i]);
-	printf("\n");
+		n += snprintf(line + n, sizeof(line) - n, "%02x", key[i]);
+	if (mc3_keystore_parse(line, n, &ks, err, sizeof(err))) {
+		/* "line 1: why": there is only the one line. */
+		status = fail(EXIT_BAD, "keygen: %s", strncmp(err, "line 1: ", 8) ? err : err + 8);
+	} else {
+		printf("%s\n", line);
+		mc3_keystore_free(ks);
+	}
 	OPENSSL_cleanse(key, sizeof(key));
-	return 0;
+	OPENSSL_cleanse(line, sizeof(line));
+	return status;
 }
 
 /* The whole of FILE or stdin, at most MAX_REQUEST octets. */

@@ -305,7 +305,8 @@ const char *mc3_request_get(const struct mc3_request *req, const char *name)
 static void write_pair(struct mc3_buf *b, enum mc3_format format, bool *first,
 		       const char *name, const char *value)
 {
-	mc3_buf_add(b, *first ? "" : format == MC3_JSON ? "," : "&", *first ? 0 : 1);
+	if (!*first)
+		mc3_buf_add(b, format == MC3_JSON ? "," : "&", 1);
 	*first = false;
 	if (format == MC3_JSON) {
 		mc3_buf_json(b, name);
