@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "swar.h"
 
 const char *const mc3_field_names[NR_FIELDS] = {
 	[F_TID] = "tid", [F_ICI] = "ici", [F_USER] = "user",
@@ -76,7 +77,8 @@ static bool in_code_list(const char *list, size_t list_len, const char *v, size_
 	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int cmp = memcmp(list + 3 * mid, code, 2);
+		const char *at = list + 3 * mid;
+		int cmp = at[0] != code[0] ? at[0] - code[0] : at[1] - code[1];
 
 		if (!cmp)
 			return true;
@@ -97,6 +99,11 @@ static bool clean_utf8(const unsigned char *s, size_t len)
 		unsigned char c = s[i];
 		size_t n, k;
 		unsigned int cp;
+
+		if (len - i >= 8 && !swar_not_printable(swar_load(s + i))) {
+			i += 8;
+			continue;
+		}
 
 		if (c < 0x20 || c == 0x7f)
 			return false;

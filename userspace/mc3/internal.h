@@ -22,25 +22,19 @@ struct mc3_extra {
 };
 
 /*
- * Parsed values live in one arena allocated with the request: a decoded
- * value is never longer than its text. Values set later (signing) are
- * allocated on their own and marked in owned.
+ * A request owns a copy of its text, its arena: the parsers decode names and
+ * values in place there (a decoded string is never longer than its text)
+ * and NUL-terminate them, so fields point into it. Values set later
+ * (signing) are allocated on their own and marked in owned.
  */
 struct mc3_request {
 	char *field[NR_FIELDS];
 	size_t field_len[NR_FIELDS];
 	unsigned int owned;		/* bit f: field[f] is malloc'd */
 	unsigned int nr_extra;
-	struct mc3_extra extra[MC3_MAX_EXTRA];
-	size_t arena_used, arena_cap;
+	struct mc3_extra *extra;	/* MC3_MAX_EXTRA, allocated at the first */
 	char arena[];
 };
-
-/* Where the next value goes: room for at most the rest of the text. */
-static inline char *mc3_arena_tail(struct mc3_request *req)
-{
-	return req->arena + req->arena_used;
-}
 
 extern const char *const mc3_field_names[NR_FIELDS];
 
@@ -51,11 +45,11 @@ int mc3_field_lookup(const char *name, size_t len);
 bool mc3_field_valid(int f, const char *value, size_t len, char *err, size_t errlen);
 
 /*
- * Set a field from parsed text, copied into the arena unless it is already
- * at its tail; fails on a repeat or a bad value.
+ * Set a field from a name and value decoded in the arena, NUL-terminated;
+ * fails on a repeat or a bad value.
  */
 int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
-		    const char *value, size_t value_len, unsigned int flags,
+		    char *value, size_t value_len, unsigned int flags,
 		    char *err, size_t errlen);
 
 /* After parsing: the mandatory fields are there. */
@@ -64,8 +58,8 @@ int mc3_request_complete(const struct mc3_request *req, char *err, size_t errlen
 /* Replace a field's value (signing). */
 int mc3_request_replace(struct mc3_request *req, int f, const char *value);
 
-/* A flat JSON object into req. */
-int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
+/* A flat JSON object, the arena's text of len octets, into req. */
+int mc3_json_parse(struct mc3_request *req, size_t len,
 		   unsigned int flags, char *err, size_t errlen);
 
 /* A hex digit's value (either case), or -1. */

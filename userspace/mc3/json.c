@@ -10,7 +10,7 @@
 #include "internal.h"
 
 struct json_in {
-	const char *p, *end;
+	char *p, *end;		/* in the request's arena */
 };
 
 static void skip_ws(struct json_in *in)
@@ -65,34 +65,39 @@ static size_t put_utf8(char *out, unsigned int cp)
 	return 4;
 }
 
-/* A string into out (cap octets); its length, or -1 if malformed or too long. */
-static long json_string(struct json_in *in, char *out, size_t cap)
+/*
+ * A string, decoded in place (never longer than its text) and NUL-terminated
+ * there: *out is where it starts; its length, or -1 if malformed or longer
+ * than MC3_MAX_VALUE.
+ */
+static long json_string(struct json_in *in, char **out)
 {
+	char *o;
 	size_t n = 0;
 
 	if (in->p >= in->end || *in->p != '"')
 		return -1;
-	in->p++;
+	o = *out = ++in->p;
 	while (in->p < in->end && *in->p != '"') {
 		unsigned char c = *in->p++;
 		unsigned int cp, lo;
 
-		if (n + 5 > cap || c < 0x20)
+		if (c < 0x20)
 			return -1;
 		if (c != '\\') {
-			out[n++] = c;
+			o[n++] = c;
 			continue;
 		}
 		if (in->p >= in->end)
 			return -1;
 		c = *in->p++;
 		switch (c) {
-		case '"': case '\\': case '/': out[n++] = c; break;
-		case 'b': out[n++] = '\b'; break;
-		case 'f': out[n++] = '\f'; break;
-		case 'n': out[n++] = '\n'; break;
-		case 'r': out[n++] = '\r'; break;
-		case 't': out[n++] = '\t'; break;
+		case '"': case '\\': case '/': o[n++] = c; break;
+		case 'b': o[n++] = '\b'; break;
+		case 'f': o[n++] = '\f'; break;
+		case 'n': o[n++] = '\n'; break;
+		case 'r': o[n++] = '\r'; break;
+		case 't': o[n++] = '\t'; break;
 		case 'u':
 			if (in->end - in->p < 4 || hex4(in->p, &cp))
 				return -1;
@@ -107,24 +112,24 @@ static long json_string(struct json_in *in, char *out, size_t cap)
 			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
 				return -1;
 			}
-			n += put_utf8(out + n, cp);
+			n += put_utf8(o + n, cp);	/* 4 octets at most, from 6 or 12 */
 			break;
 		default:
 			return -1;
 		}
 	}
-	if (in->p >= in->end)
+	if (in->p >= in->end || n > MC3_MAX_VALUE)
 		return -1;
 	in->p++;
-	out[n] = '\0';
+	o[n] = '\0';		/* at most where the closing quote was */
 	return n;
 }
 
-int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
-		   unsigned int flags, char *err, size_t errlen)
+int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
+		   char *err, size_t errlen)
 {
-	char name[MC3_MAX_VALUE + 8], value[MC3_MAX_VALUE + 8];
-	struct json_in in = { text, text + len };
+	struct json_in in = { req->arena, req->arena + len };
+	char *name, *value;
 	long name_len, value_len;
 
 	skip_ws(&in);
@@ -138,7 +143,7 @@ int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
 	} else {
 		for (;;) {
 			skip_ws(&in);
-			name_len = json_string(&in, name, sizeof(name));
+			name_len = json_string(&in, &name);
 			if (name_len < 0) {
 				snprintf(err, errlen, "JSON: a field name must be a string of 256 octets at most");
 				return -1;
@@ -149,7 +154,7 @@ int mc3_json_parse(struct mc3_request *req, const char *text, size_t len,
 				return -1;
 			}
 			skip_ws(&in);
-			value_len = json_string(&in, value, sizeof(value));
+			value_len = json_string(&in, &value);
 			if (value_len < 0) {
 				snprintf(err, errlen, "field '%.40s': must be a JSON string of 256 octets at most",
 					 name);

@@ -81,9 +81,12 @@ MC3_API void mc3_keystore_free(struct mc3_keystore *ks);
 
 /*
  * A context over a key store, which must outlive it. replay_slots bounds
- * the tids remembered (0: 65536); window is v2's ts window in seconds
- * (0: 300). NULL if out of memory.
+ * the tids remembered (0: MC3_REPLAY_DEFAULT, at most MC3_REPLAY_MAX; 40
+ * bytes each); window is v2's ts window in seconds (0: 300). NULL if out of
+ * memory or replay_slots is too large.
  */
+#define MC3_REPLAY_DEFAULT	65536
+#define MC3_REPLAY_MAX		(1U << 24)
 MC3_API struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_slots,
 				    unsigned int window);
 MC3_API void mc3_ctx_free(struct mc3_ctx *ctx);

@@ -364,6 +364,14 @@ TEST(replay_memory_is_bounded)
 		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
 	}
 	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+
+	/* The default size (a table on a huge page) works; past the maximum is refused. */
+	mc3_ctx_free(s.ctx);
+	s.ctx = mc3_ctx_new(s.ks, 0, 300);
+	ASSERT_NE(NULL, s.ctx);
+	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first, MC3_FORM, NOW));
+	EXPECT_EQ(NULL, mc3_ctx_new(s.ks, MC3_REPLAY_MAX + 1, 300));
 	signer_close(&s);
 }
 

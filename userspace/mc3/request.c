@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Requests: fields, application/x-www-form-urlencoded, and writing them out. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "swar.h"
 
 void mc3_buf_add(struct mc3_buf *b, const char *s, size_t len)
 {
@@ -53,22 +55,8 @@ void mc3_buf_pct(struct mc3_buf *b, const char *s)
 	}
 }
 
-/* Keep len octets at the arena's tail (copying them there if need be). */
-static char *arena_keep(struct mc3_request *req, const char *s, size_t len)
-{
-	char *at = mc3_arena_tail(req);
-
-	if (req->arena_used + len + 1 > req->arena_cap)
-		return NULL;
-	if (s != at)
-		memmove(at, s, len);
-	at[len] = '\0';
-	req->arena_used += len + 1;
-	return at;
-}
-
 int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
-		    const char *value, size_t value_len, unsigned int flags,
+		    char *value, size_t value_len, unsigned int flags,
 		    char *err, size_t errlen)
 {
 	int f = mc3_field_lookup(name, name_len);
@@ -83,9 +71,8 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 			return -1;
 		}
 		for (i = 0; i < req->nr_extra; i++) {
-			if (!strncmp(req->extra[i].name, name, name_len) &&
-			    !req->extra[i].name[name_len]) {
-				snprintf(err, errlen, "field '%.*s' given twice", (int)name_len, name);
+			if (!strcmp(req->extra[i].name, name)) {
+				snprintf(err, errlen, "field '%s' given twice", name);
 				return -1;
 			}
 		}
@@ -93,13 +80,12 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 			snprintf(err, errlen, "more than %d unknown fields", MC3_MAX_EXTRA);
 			return -1;
 		}
-		/* The value first: it may already sit at the tail. */
-		req->extra[req->nr_extra].value = arena_keep(req, value, value_len);
-		req->extra[req->nr_extra].name = arena_keep(req, name, name_len);
-		if (!req->extra[req->nr_extra].value || !req->extra[req->nr_extra].name) {
-			snprintf(err, errlen, "request too large");
+		if (!req->extra && !(req->extra = calloc(MC3_MAX_EXTRA, sizeof(*req->extra)))) {
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		req->extra[req->nr_extra].name = (char *)name;
+		req->extra[req->nr_extra].value = value;
 		req->nr_extra++;
 		return 0;
 	}
@@ -110,11 +96,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 	/* Known fields' rules refuse control characters, NUL among them. */
 	if (!mc3_field_valid(f, value, value_len, err, errlen))
 		return -1;
-	req->field[f] = arena_keep(req, value, value_len);
-	if (!req->field[f]) {
-		snprintf(err, errlen, "request too large");
-		return -1;
-	}
+	req->field[f] = value;
 	req->field_len[f] = value_len;
 	return 0;
 }
@@ -161,104 +143,99 @@ int mc3_hex_value(char c)
 	return -1;
 }
 
-/* Octets that end a run of plain text in a form component. */
-enum { C_PCT = 1, C_PLUS = 2, C_EQ = 4, C_AMP = 8 };
-static const unsigned char form_class[256] = {
-	['%'] = C_PCT, ['+'] = C_PLUS, ['='] = C_EQ, ['&'] = C_AMP,
-};
-
-/*
- * Decode one form component, up to a character of class stop or the end,
- * into out (room for end - s + 1 octets). Plain runs are copied whole.
- * Returns where it stopped, or NULL on a bad escape.
- */
-static const char *form_decode(const char *s, const char *end, unsigned char stop,
-			       char *out, size_t *out_len)
+/* Where the first '%' or '+' is from s, a word at a time while none is there. */
+static char *next_escape(char *s, const char *end)
 {
-	unsigned char special = stop | C_PCT | C_PLUS;
-	size_t n = 0;
-	int hi, lo;
+	for (; end - s >= 8; s += 8) {
+		uint64_t w = swar_load(s);
 
-	for (;;) {
-		const char *run = s;
-
-		while (s < end && !(form_class[(unsigned char)*s] & special))
-			s++;
-		memcpy(out + n, run, s - run);
-		n += s - run;
-		if (s == end || form_class[(unsigned char)*s] & stop)
+		if (swar_has(w, '%') | swar_has(w, '+'))
 			break;
-		if (*s == '+') {
-			out[n++] = ' ';
-			s++;
-			continue;
-		}
-		if (end - s < 3)
-			return NULL;
-		hi = mc3_hex_value(s[1]);
-		lo = mc3_hex_value(s[2]);
-		if (hi < 0 || lo < 0)
-			return NULL;
-		out[n++] = (char)(hi << 4 | lo);
-		s += 3;
 	}
-	out[n] = '\0';
-	*out_len = n;
+	while (s < end && *s != '%' && *s != '+')
+		s++;
 	return s;
 }
 
-/* name=value&name=value, each decoded in one pass. */
+/*
+ * Decode a form component of len octets in place ('+' is a space, %XX an
+ * octet) and NUL-terminate it: its new length, or -1 on a bad escape.
+ */
+static long form_decode(char *s, size_t len)
+{
+	char *end = s + len, *in = s, *out = s;
+	int hi, lo;
+
+	for (;;) {
+		char *esc = next_escape(in, end);
+
+		if (out != in)
+			memmove(out, in, esc - in);
+		out += esc - in;
+		in = esc;
+		if (in == end)
+			break;
+		if (*in == '+') {
+			*out++ = ' ';
+			in++;
+			continue;
+		}
+		if (end - in < 3 || (hi = mc3_hex_value(in[1])) < 0 ||
+		    (lo = mc3_hex_value(in[2])) < 0)
+			return -1;
+		*out++ = (char)(hi << 4 | lo);
+		in += 3;
+	}
+	*out = '\0';
+	return out - s;
+}
+
+/*
+ * name=value&name=value, split at the first '=' of each component. text is
+ * the arena's copy, for quoting in errors what was sent.
+ */
 static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		      unsigned int flags, char *err, size_t errlen)
 {
-	const char *p = text, *end = text + len, *q;
-	char name[MC3_MAX_VALUE * 3 + 1];
+	char *p = req->arena, *end, *amp, *eq;
+	long name_len, value_len;
 
 	/* A query string or a POST body may end in a newline. */
-	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	if (p == end) {
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (!len) {
 		snprintf(err, errlen, "empty request");
 		return -1;
 	}
-	for (;;) {
-		size_t name_len, value_len, room = end - p;
-		int shown = (int)(room > 40 ? 40 : room);
+	for (end = p + len;; p = amp + 1) {
+		const char *sent = text + (p - req->arena);
+		int shown;
 
-		if (room >= sizeof(name) && !memchr(p, '=', sizeof(name) - 1)) {
-			snprintf(err, errlen, "field '%.*s': name too long", shown, p);
+		amp = memchr(p, '&', end - p);
+		if (!amp)
+			amp = end;
+		shown = (int)(amp - p > 40 ? 40 : amp - p);
+		eq = memchr(p, '=', amp - p);
+		if (!eq || eq == p) {
+			snprintf(err, errlen, "'%.*s' is not name=value", shown, sent);
 			return -1;
 		}
-		q = form_decode(p, end, C_EQ | C_AMP, name, &name_len);
-		if (!q || q == end || *q != '=' || q == p) {
-			snprintf(err, errlen, q ? "'%.*s' is not name=value" :
-				 "field '%.*s': bad %%-escape", shown, p);
+		name_len = form_decode(p, eq - p);
+		value_len = form_decode(eq + 1, amp - eq - 1);
+		if (name_len < 0 || value_len < 0) {
+			snprintf(err, errlen, "field '%.*s': bad %%-escape", shown, sent);
 			return -1;
 		}
-		/* The value decodes in place at the arena's tail: never longer. */
-		if (req->arena_used + (end - q) > req->arena_cap) {
-			snprintf(err, errlen, "request too large");
+		if (mc3_request_put(req, p, name_len, eq + 1, value_len, flags, err, errlen))
 			return -1;
-		}
-		q = form_decode(q + 1, end, C_AMP, mc3_arena_tail(req), &value_len);
-		if (!q) {
-			snprintf(err, errlen, "field '%.*s': bad %%-escape", (int)name_len, name);
-			return -1;
-		}
-		if (mc3_request_put(req, name, name_len, mc3_arena_tail(req), value_len, flags,
-				    err, errlen))
-			return -1;
-		if (q == end)
+		if (amp == end)
 			return 0;
-		p = q + 1;
 	}
 }
 
 int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 		      unsigned int flags, struct mc3_request **out, char *err, size_t errlen)
 {
-	/* Every value and name with its NUL fits in twice the text. */
-	size_t cap = 2 * len + 2;
 	struct mc3_request *req;
 	int ret;
 
@@ -267,16 +244,16 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 		snprintf(err, errlen, "request larger than 1 MiB");
 		return -1;
 	}
-	req = malloc(sizeof(*req) + cap);
+	req = malloc(sizeof(*req) + len + 1);
 	if (!req) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memset(req, 0, offsetof(struct mc3_request, extra));
-	req->arena_used = 0;
-	req->arena_cap = cap;
+	memset(req, 0, sizeof(*req));
+	memcpy(req->arena, text, len);
+	req->arena[len] = '\0';
 	if (format == MC3_JSON)
-		ret = mc3_json_parse(req, text, len, flags, err, errlen);
+		ret = mc3_json_parse(req, len, flags, err, errlen);
 	else
 		ret = form_parse(req, text, len, flags, err, errlen);
 	if (!ret)
@@ -351,5 +328,6 @@ void mc3_request_free(struct mc3_request *req)
 	for (f = 0; f < NR_FIELDS; f++)
 		if (req->owned & 1U << f)
 			free(req->field[f]);
+	free(req->extra);
 	free(req);
 }
