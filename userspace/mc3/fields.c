@@ -39,6 +39,7 @@ static const char iso3166_1[] =
 
 int mc3_field_lookup(const char *name, size_t len)
 {
+	size_t i;
 	int f;
 
 	/* By length first: most names are told apart by it and one letter. */
@@ -52,7 +53,11 @@ int mc3_field_lookup(const char *name, size_t len)
 	case 9: f = F_SIGNATURE; break;
 	default: return -1;
 	}
-	return memcmp(mc3_field_names[f], name, len) ? -1 : f;
+	/* Inline: a call to memcmp costs more than these few octets. */
+	for (i = 0; i < len; i++)
+		if (mc3_field_names[f][i] != name[i])
+			return -1;
+	return f;
 }
 
 /* Two letters, in that case, found in a sorted list of "xx " codes. */
@@ -187,11 +192,12 @@ static bool key_id(const char *v, size_t len)
 	return true;
 }
 
-bool mc3_field_valid(int f, const char *v, size_t len, char *err, size_t errlen)
+bool mc3_field_valid(int f, const char *v, size_t len, bool printable,
+		     char *err, size_t errlen)
 {
 	const char *name = mc3_field_names[f], *why = NULL;
 
-	if (len > MC3_MAX_VALUE || !clean_utf8((const unsigned char *)v, len))
+	if (len > MC3_MAX_VALUE || (!printable && !clean_utf8((const unsigned char *)v, len)))
 		why = "longer than 256 octets, not UTF-8, or with control characters";
 	else if ((f == F_TID || f == F_ICI || f == F_USER || f == F_SIGNATURE) && !len)
 		why = "empty";

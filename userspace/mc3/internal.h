@@ -31,6 +31,7 @@ struct mc3_request {
 	char *field[NR_FIELDS];
 	size_t field_len[NR_FIELDS];
 	unsigned int owned;		/* bit f: field[f] is malloc'd */
+	bool printable;			/* the text: printable ASCII, no escapes */
 	unsigned int nr_extra;
 	struct mc3_extra *extra;	/* MC3_MAX_EXTRA, allocated at the first */
 	char arena[];
@@ -41,8 +42,12 @@ extern const char *const mc3_field_names[NR_FIELDS];
 /* The field named name, or -1. */
 int mc3_field_lookup(const char *name, size_t len);
 
-/* Whether value is acceptable for field f; else why, in err. */
-bool mc3_field_valid(int f, const char *value, size_t len, char *err, size_t errlen);
+/*
+ * Whether value is acceptable for field f; else why, in err. printable: the
+ * value is known to be printable ASCII, so clean UTF-8.
+ */
+bool mc3_field_valid(int f, const char *value, size_t len, bool printable,
+		     char *err, size_t errlen);
 
 /*
  * Set a field from a name and value decoded in the arena, NUL-terminated;

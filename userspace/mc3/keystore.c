@@ -103,7 +103,7 @@ static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 		snprintf(err, errlen, "line %u: expected APIKEYID HASH ENCODING PROFILE KEY", lineno);
 		return -1;
 	}
-	if (!mc3_field_valid(F_APIKEYID, tok[0], strlen(tok[0]), err, errlen)) {
+	if (!mc3_field_valid(F_APIKEYID, tok[0], strlen(tok[0]), false, err, errlen)) {
 		snprintf(err, errlen, "line %u: the apikeyid is not 1 to 64 of A-Z a-z 0-9 . _ -", lineno);
 		return -1;
 	}

@@ -31,6 +31,7 @@ struct replay {
 struct mc3_ctx {
 	const struct mc3_keystore *ks;
 	EVP_MAC_CTX **work;		/* one per key, and the dummy last */
+	uint64_t *id_hash;		/* per key: its apikeyid's hash, seeded */
 	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
 	unsigned int window;
 	struct replay replay;
@@ -100,15 +101,15 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
 }
 
 /*
- * A keyed 64-bit hash of (apikeyid, tid): a secret seed, fast mixing. It
- * also starts loading the table lines that replay_seen() will touch, h's
- * own and the oldest entry's, so that the HMAC's work hides the two cache
- * misses that would otherwise come after it.
+ * A keyed 64-bit hash of (apikeyid, tid), from id_hash, the id's part (see
+ * mc3_ctx_new). It also starts loading the table lines that replay_seen()
+ * will touch, h's own and the oldest entry's, so that the HMAC's work hides
+ * the two cache misses that would otherwise come after it.
  */
-static uint64_t replay_hash(const struct replay *r, const char *id, size_t id_len,
-			    const char *tid, size_t tid_len)
+static uint64_t replay_hash(const struct replay *r, uint64_t id_hash, const char *tid,
+			    size_t tid_len)
 {
-	uint64_t h = hash_bytes(hash_bytes(r->seed, id, id_len), tid, tid_len) | 1;
+	uint64_t h = hash_bytes(id_hash, tid, tid_len) | 1;
 
 	__builtin_prefetch(&r->table[h & r->mask]);
 	__builtin_prefetch(&r->table[r->ring[r->next] & r->mask]);
@@ -181,8 +182,14 @@ struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_s
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
 	ctx->work = calloc(ks->nr_keys + 1, sizeof(*ctx->work));
-	if (!ctx->work || replay_init(&ctx->replay, replay_slots ? replay_slots : MC3_REPLAY_DEFAULT))
+	ctx->id_hash = calloc(ks->nr_keys + 1, sizeof(*ctx->id_hash));
+	if (!ctx->work || !ctx->id_hash ||
+	    replay_init(&ctx->replay, replay_slots ? replay_slots : MC3_REPLAY_DEFAULT))
 		goto err;
+	/* Keys of one id (rotation) share its hash, so one window of tids. */
+	for (i = 0; i < ks->nr_keys; i++)
+		ctx->id_hash[i] = hash_bytes(ctx->replay.seed, ks->keys[i].id,
+					     strlen(ks->keys[i].id));
 	for (i = 0; i <= ks->nr_keys; i++) {
 		ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
 		if (!ctx->work[i])
@@ -203,6 +210,7 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
+	free(ctx->id_hash);
 	free(ctx->replay.ring);
 	free(ctx->replay.table);
 	free(ctx->canon.data);
@@ -258,15 +266,18 @@ static const char *canonical(struct mc3_ctx *ctx, const struct mc3_request *req,
 	return b->failed ? NULL : b->data;
 }
 
-/* The signature text of req under key i, NUL-terminated: its length, or -1. */
-static long sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
-		      char text[SIG_TEXT_MAX])
+static const struct mc3_key *key_of(const struct mc3_ctx *ctx, size_t i)
 {
-	static const char hex[] = "0123456789abcdef";
-	const struct mc3_key *k = i < ctx->ks->nr_keys ? &ctx->ks->keys[i] : &ctx->ks->dummy;
+	return i < ctx->ks->nr_keys ? &ctx->ks->keys[i] : &ctx->ks->dummy;
+}
+
+/* The MAC of req under key i (nr_keys: the dummy) into out: 0, or -1. */
+static int mac_of(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
+		  unsigned char out[MAC_MAX])
+{
+	const struct mc3_key *k = key_of(ctx, i);
 	EVP_MAC_CTX *mac = work_ctx(ctx, i);
-	unsigned char out[MAC_MAX];
-	size_t out_len = 0, len, j;
+	size_t out_len = 0, len;
 	const char *canon;
 	int ok;
 
@@ -281,20 +292,76 @@ static long sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *r
 		canon = canonical(ctx, req, &len);
 		ok = canon && EVP_MAC_update(mac, (const unsigned char *)canon, len) == 1;
 	}
-	if (!ok || EVP_MAC_final(mac, out, &out_len, sizeof(out)) != 1 || out_len != k->mac_len)
+	if (!ok || EVP_MAC_final(mac, out, &out_len, MAC_MAX) != 1 || out_len != k->mac_len)
+		return -1;
+	return 0;
+}
+
+/* The signature text of req under key i, NUL-terminated: 0, or -1. */
+static int sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
+		     char text[SIG_TEXT_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct mc3_key *k = key_of(ctx, i);
+	unsigned char mac[MAC_MAX];
+	size_t j;
+
+	if (mac_of(ctx, i, req, mac))
 		return -1;
 	if (k->encoding == ENC_BASE64) {
-		len = EVP_EncodeBlock((unsigned char *)text, out, out_len);
+		EVP_EncodeBlock((unsigned char *)text, mac, k->mac_len);
 	} else {
-		for (j = 0; j < out_len; j++) {
-			text[2 * j] = hex[out[j] >> 4];
-			text[2 * j + 1] = hex[out[j] & 15];
+		for (j = 0; j < k->mac_len; j++) {
+			text[2 * j] = hex[mac[j] >> 4];
+			text[2 * j + 1] = hex[mac[j] & 15];
 		}
-		len = 2 * out_len;
-		text[len] = '\0';
+		text[2 * j] = '\0';
 	}
-	OPENSSL_cleanse(out, sizeof(out));
-	return len;
+	OPENSSL_cleanse(mac, k->mac_len);
+	return 0;
+}
+
+/* One more than a lower-case hex digit's value, 0 for any other octet. */
+static const unsigned char lower_hex_1[256] = {
+	['0'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	['a'] = 11, 12, 13, 14, 15, 16,
+};
+
+/*
+ * The MAC a signature claims under key k, into out: true only if sig is
+ * exactly what sign_text() writes (lower-case hex; base64 with its
+ * padding), so that a MAC has one signature. The MACs are then compared
+ * in binary, without encoding the one computed.
+ */
+static bool sig_decode(const struct mc3_key *k, const char *sig, size_t len,
+		       unsigned char out[MAC_MAX])
+{
+	unsigned char decoded[MAC_MAX + 2];
+	char again[SIG_TEXT_MAX];
+	size_t i;
+
+	if (k->encoding == ENC_HEX) {
+		if (len != 2 * k->mac_len)
+			return false;
+		int bad = 0;
+
+		for (i = 0; i < k->mac_len; i++) {
+			/* -1 for a bad digit: no branch per digit on random data. */
+			int hi = lower_hex_1[(unsigned char)sig[2 * i]] - 1;
+			int lo = lower_hex_1[(unsigned char)sig[2 * i + 1]] - 1;
+
+			bad |= hi | lo;
+			out[i] = (unsigned char)((hi & 15) << 4 | (lo & 15));
+		}
+		return bad >= 0;
+	}
+	/* EVP_DecodeBlock is lenient (spaces, any padding bits): re-encode. */
+	if (len != 4 * ((k->mac_len + 2) / 3) ||
+	    EVP_DecodeBlock(decoded, (const unsigned char *)sig, len) < 0)
+		return false;
+	memcpy(out, decoded, k->mac_len);
+	EVP_EncodeBlock((unsigned char *)again, out, k->mac_len);
+	return !memcmp(again, sig, len);
 }
 
 int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
@@ -314,7 +381,7 @@ int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
 	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
 	    (ctx->ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
-	    sign_text(ctx, i, req, text) < 0 || mc3_request_replace(req, F_SIGNATURE, text)) {
+	    sign_text(ctx, i, req, text) || mc3_request_replace(req, F_SIGNATURE, text)) {
 		snprintf(err, errlen, "cannot sign: OpenSSL or memory failed");
 		return -1;
 	}
@@ -326,31 +393,33 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 {
 	const char *id = req->field[F_APIKEYID], *sig = req->field[F_SIGNATURE];
 	const struct mc3_keystore *ks = ctx->ks;
-	char text[SIG_TEXT_MAX];
-	size_t i, sig_len, tried = 0;
-	const struct mc3_key *match = NULL;
-	uint64_t tid_hash;
-	long len;
+	unsigned char mac[MAC_MAX], claimed[MAC_MAX];
+	const struct mc3_key *match = NULL, *k;
+	uint64_t tid_hash = 0;
+	size_t i, first;
 
 	if (!id || !sig) {
 		snprintf(err, errlen, "not signed: no %s", id ? "signature" : "apikeyid");
 		return MC3_EINVAL;
 	}
-	tid_hash = replay_hash(&ctx->replay, id, req->field_len[F_APIKEYID],
-			       req->field[F_TID], req->field_len[F_TID]);
-	sig_len = req->field_len[F_SIGNATURE];
-	for (i = 0; i <= ks->nr_keys; i++) {
+	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
+		;
+	if (first < ks->nr_keys)
+		tid_hash = replay_hash(&ctx->replay, ctx->id_hash[first], req->field[F_TID],
+				       req->field_len[F_TID]);
+	for (i = first; i <= ks->nr_keys; i++) {
 		/* The dummy key stands in for an unknown id: the same work. */
-		if (i < ks->nr_keys ? strcmp(ks->keys[i].id, id) != 0 : tried > 0)
+		if (i < ks->nr_keys ? i > first && strcmp(ks->keys[i].id, id) : first < ks->nr_keys)
 			continue;
-		tried++;
-		len = sign_text(ctx, i, req, text);
-		if (len < 0) {
+		k = key_of(ctx, i);
+		if (mac_of(ctx, i, req, mac)) {
 			snprintf(err, errlen, "cannot verify: OpenSSL failed");
 			return MC3_EINVAL;
 		}
-		if ((size_t)len == sig_len && !CRYPTO_memcmp(text, sig, sig_len) && i < ks->nr_keys)
-			match = &ks->keys[i];
+		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
+		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && i < ks->nr_keys)
+			match = k;
+		OPENSSL_cleanse(mac, k->mac_len);
 	}
 	if (!match) {
 		snprintf(err, errlen, "signature does not verify");

@@ -321,6 +321,40 @@ TEST(verification_fails_closed)
 	signer_close(&s);
 }
 
+/* Base64 signatures verify only in the form the signer writes. */
+TEST(base64_signature_must_be_canonical)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char *const forms[] = {
+		"%.42s%c=",	/* spare bits set: EVP_DecodeBlock gives the same MAC */
+		"%.42s%c",	/* no padding */
+		"%.42s%c =",	/* a space */
+	};
+	char keys[512], sig[64], bad[64], json[512];
+	const char *fmt = "{\"tid\":\"%d\",\"ici\":\"abc\",\"user\":\"u\","
+			  "\"apikeyid\":\"b\",\"signature\":\"%s\"}";
+	struct signer s;
+	unsigned int i;
+	char spare;
+
+	snprintf(keys, sizeof(keys), "b sha256 base64 cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(json, sizeof(json), "tid=%u&ici=abc&user=u", i);
+		snprintf(sig, sizeof(sig), "%s", sign_pair(&s, json, "b"));
+		/* 32 octets: 43 characters and '='; the 43rd has two spare bits. */
+		ASSERT_EQ(44, strlen(sig));
+		spare = b64[(strchr(b64, sig[42]) - b64) ^ (i == 0)];
+		snprintf(bad, sizeof(bad), forms[i], sig, spare);
+		snprintf(json, sizeof(json), fmt, i, bad);
+		EXPECT_EQ(MC3_EAUTH, verify_text(&s, json, MC3_JSON, NOW)) TH_LOG("%s", json);
+		snprintf(json, sizeof(json), fmt, i, sig);
+		EXPECT_EQ(MC3_OK, verify_text(&s, json, MC3_JSON, NOW)) TH_LOG("%s", json);
+	}
+	signer_close(&s);
+}
+
 TEST(two_keys_of_one_id_both_verify)
 {
 	char keys[512], old[1024];

@@ -123,11 +123,12 @@ static char *read_request(const char *file, size_t *len)
 }
 
 /*
- * One request: the verdict as an exit status, and into *out the request as
- * text (signed, for sign) unless a batch verify needs only the verdict.
+ * One request, arrived at now: the verdict as an exit status, and into *out
+ * the request as text (signed, for sign) unless a batch verify needs only
+ * the verdict.
  */
 static int handle(struct mc3_ctx *ctx, const struct opts *o, int sign, const char *text,
-		  size_t len, char **out, char *err, size_t errlen)
+		  size_t len, time_t now, char **out, char *err, size_t errlen)
 {
 	struct mc3_request *req;
 	int status;
@@ -136,9 +137,9 @@ static int handle(struct mc3_ctx *ctx, const struct opts *o, int sign, const cha
 	if (mc3_request_parse(text, len, o->format, o->flags, &req, err, errlen))
 		return EXIT_BAD;
 	if (sign) {
-		status = mc3_sign(ctx, req, o->apikeyid, time(NULL), err, errlen) ? EXIT_BAD : 0;
+		status = mc3_sign(ctx, req, o->apikeyid, now, err, errlen) ? EXIT_BAD : 0;
 	} else {
-		switch (mc3_verify(ctx, req, time(NULL), err, errlen)) {
+		switch (mc3_verify(ctx, req, now, err, errlen)) {
 		case MC3_OK: status = 0; break;
 		case MC3_EINVAL: status = EXIT_BAD; break;
 		default: status = EXIT_DENIED;
@@ -199,6 +200,7 @@ static int batch(struct mc3_ctx *ctx, const struct opts *o, int sign)
 		return fail(EXIT_BAD, "%s", "out of memory");
 	while ((n = read(0, in + have, BATCH_IN - have)) > 0 || (n < 0 && errno == EINTR)) {
 		char *line = in, *nl;
+		time_t now = time(NULL);	/* the arrival of what was read */
 
 		have += n > 0 ? n : 0;
 		while ((nl = memchr(line, '\n', in + have - line))) {
@@ -206,7 +208,8 @@ static int batch(struct mc3_ctx *ctx, const struct opts *o, int sign)
 				put_out(&out, &out_len, &out_cap, "malformed: line too long\n", 25);
 				skipping = 0;
 			} else {
-				int status = handle(ctx, o, sign, line, nl - line, &res, err, sizeof(err));
+				int status = handle(ctx, o, sign, line, nl - line, now,
+						    &res, err, sizeof(err));
 
 				if (!status && sign) {
 					put_out(&out, &out_len, &out_cap, res, strlen(res));
@@ -264,7 +267,7 @@ static int sign_or_verify(const struct opts *o, int sign)
 		status = fail(EXIT_BAD, "%s: unreadable, or larger than 64 KiB",
 			      o->file ? o->file : "stdin");
 	} else {
-		status = handle(ctx, o, sign, text, len, &res, err, sizeof(err));
+		status = handle(ctx, o, sign, text, len, time(NULL), &res, err, sizeof(err));
 		if (status)
 			fprintf(stderr, "mc3sig: %s: %s\n",
 				status == EXIT_DENIED ? "not verified" : "malformed", err);

@@ -94,7 +94,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		return -1;
 	}
 	/* Known fields' rules refuse control characters, NUL among them. */
-	if (!mc3_field_valid(f, value, value_len, err, errlen))
+	if (!mc3_field_valid(f, value, value_len, req->printable, err, errlen))
 		return -1;
 	req->field[f] = value;
 	req->field_len[f] = value_len;
@@ -191,8 +191,33 @@ static long form_decode(char *s, size_t len)
 }
 
 /*
+ * Whether the text is all printable ASCII without escapes, as machines send
+ * it: then its components need no decoding and its values no UTF-8 check.
+ */
+static inline uint64_t not_plain(uint64_t w)
+{
+	return swar_not_printable(w) | swar_has(w, '%') | swar_has(w, '+');
+}
+
+static bool plain_text(const char *s, size_t len)
+{
+	uint64_t bad = 0;
+	size_t i;
+
+	if (len < 8) {
+		for (i = 0; i < len; i++)
+			bad |= (unsigned char)(s[i] - 0x20) > 0x7e - 0x20 || s[i] == '%' || s[i] == '+';
+		return !bad;
+	}
+	for (i = 0; i + 8 < len; i += 8)
+		bad |= not_plain(swar_load(s + i));
+	/* The last word overlaps the one before rather than leave a tail. */
+	return !(bad | not_plain(swar_load(s + len - 8)));
+}
+
+/*
  * name=value&name=value, split at the first '=' of each component. text is
- * the arena's copy, for quoting in errors what was sent.
+ * what was sent, quoted in errors; the arena holds a copy.
  */
 static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		      unsigned int flags, char *err, size_t errlen)
@@ -207,6 +232,7 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		snprintf(err, errlen, "empty request");
 		return -1;
 	}
+	req->printable = plain_text(req->arena, len);
 	for (end = p + len;; p = amp + 1) {
 		const char *sent = text + (p - req->arena);
 		int shown;
@@ -215,13 +241,23 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		if (!amp)
 			amp = end;
 		shown = (int)(amp - p > 40 ? 40 : amp - p);
-		eq = memchr(p, '=', amp - p);
+		/* Names are short: a loop beats a call to memchr. */
+		for (eq = p; eq < amp && *eq != '='; eq++)
+			;
+		if (eq == amp)
+			eq = NULL;
 		if (!eq || eq == p) {
 			snprintf(err, errlen, "'%.*s' is not name=value", shown, sent);
 			return -1;
 		}
-		name_len = form_decode(p, eq - p);
-		value_len = form_decode(eq + 1, amp - eq - 1);
+		if (req->printable) {
+			name_len = eq - p;
+			value_len = amp - eq - 1;
+			*eq = *amp = '\0';
+		} else {
+			name_len = form_decode(p, eq - p);
+			value_len = form_decode(eq + 1, amp - eq - 1);
+		}
 		if (name_len < 0 || value_len < 0) {
 			snprintf(err, errlen, "field '%.*s': bad %%-escape", shown, sent);
 			return -1;
@@ -249,7 +285,12 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memset(req, 0, sizeof(*req));
+	/* Not all of it: field_len[f] is read only where field[f] is set. */
+	memset(req->field, 0, sizeof(req->field));
+	req->owned = 0;
+	req->printable = false;
+	req->nr_extra = 0;
+	req->extra = NULL;
 	memcpy(req->arena, text, len);
 	req->arena[len] = '\0';
 	if (format == MC3_JSON)
