@@ -32,7 +32,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SELFTESTS := device_test datapath_test scale_test netlink_test sctlsd_test e2e_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
-UNIT_TESTS := frame_test mc3_test
+UNIT_TESTS := frame_test mc3_test bip_test
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
 	fuzzers fuzz \
@@ -47,6 +47,8 @@ NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
+BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
+BIP_HDR := $(wildcard userspace/bip/*.h)
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
 all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig
@@ -147,15 +149,25 @@ $(BUILD)/unit/mc3_test: userspace/mc3/mc3_test.c $(MC3_LIB_SRC) $(MC3_HDR) \
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ \
 		$< $(MC3_LIB_SRC) -lcrypto
 
-# libFuzzer targets for the request and key-store parsers (clang).
-FUZZERS := request_fuzz keystore_fuzz
+$(BUILD)/unit/bip_test: userspace/bip/bip_test.c $(BIP_SRC) $(BIP_HDR) $(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ $< $(BIP_SRC)
+
+# libFuzzer targets (clang): the MC-3 request and key-store parsers, and
+# the BIP parsers. Each one's seed corpus is userspace/*/corpus/NAME.
+FUZZERS := request_fuzz keystore_fuzz bip_fuzz
 FUZZ_SECONDS ?= 300
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
+	-fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: userspace/mc3/%.c $(MC3_LIB_SRC) $(MC3_HDR)
 	@mkdir -p $(@D)
-	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(MC3_LIB_SRC) -lcrypto
+	$(FUZZ_CC) -o $@ $< $(MC3_LIB_SRC) -lcrypto
+
+$(BUILD)/fuzz/bip_fuzz: userspace/bip/bip_fuzz.c $(BIP_SRC) $(BIP_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -o $@ $< $(BIP_SRC)
 
 # Longer than make check's few seconds each; the corpus grows in build/.
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
@@ -163,7 +175,7 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/ \
 			$(BUILD)/fuzz/corpus-$$f \
-			userspace/mc3/corpus/$${f%_fuzz} || exit 1; \
+			userspace/*/corpus/$${f%_fuzz} || exit 1; \
 	done
 
 deps:

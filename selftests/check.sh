@@ -79,7 +79,7 @@ echo "# libFuzzer, 10 s per parser (make fuzz runs longer)"
 for f in $FUZZERS; do
 	mkdir -p "$BUILD/fuzz/corpus-$f"
 	if "$BUILD/fuzz/$f" -max_total_time=10 -artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus-$f" \
-		"userspace/mc3/corpus/${f%_fuzz}" >"$results/$f.log" 2>&1; then
+		userspace/*/corpus/"${f%_fuzz}" >"$results/$f.log" 2>&1; then
 		record ok "$f: $(grep -o 'Done [0-9]* runs' "$results/$f.log"), no crash, no leak"
 	else
 		tail -n 30 "$results/$f.log"
