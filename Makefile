@@ -40,15 +40,15 @@ UNIT_TESTS := frame_test mc3_test bip_test
 
 SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
 	userspace/common/stream_addr.c
-CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c
+BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
+BIP_HDR := $(wildcard userspace/bip/*.h)
+CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c $(BIP_SRC)
 CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
-BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
-BIP_HDR := $(wildcard userspace/bip/*.h)
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
 all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig
@@ -83,7 +83,8 @@ $(LINUX_TOOLS)/.stamp:
 		'*/tools/testing/selftests/kselftest_harness.h'
 	touch $@
 
-$(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/cardsim/*.h)
+$(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/cardsim/*.h) \
+		$(BIP_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(CARDSIM_SRC) -lssl -lcrypto

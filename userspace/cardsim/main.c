@@ -21,6 +21,8 @@
 #include "../common/stream_addr.h"
 #include "http.h"
 #include "tls.h"
+#include "uicc.h"
+#include "vpcd.h"
 
 #define SESSION_IDLE_SECONDS	30
 
@@ -28,9 +30,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 "usage: cardsim --listen unix:PATH|tcp:HOST:PORT CREDENTIALS [options]\n"
+"       cardsim --vpcd HOST:PORT CREDENTIALS [card options] [options]\n"
 "\n"
-"A simulated UICC with a TLS web server. Each stream accepted on the\n"
-"listener is one card connection: TLS, then HTTP/1.1 GET and HEAD.\n"
+"A simulated UICC with a TLS web server. With --listen, each stream\n"
+"accepted is one card connection: TLS, then HTTP/1.1 GET and HEAD. With\n"
+"--vpcd, it is the card in vsmartcard's virtual reader for pcscd, and\n"
+"speaks BIP in UICC server mode (ETSI TS 102 223): each channel a client\n"
+"opens through the terminal is one such connection. It exits when vpcd\n"
+"hangs up.\n"
 "\n"
 "Credentials, one or both:\n"
 "  --psk IDENTITY:HEXKEY     TLS-PSK (TLS 1.2 PSK suites and TLS 1.3 PSK)\n"
@@ -38,6 +45,15 @@ static void usage(FILE *out)
 "  --cert FILE [--key FILE]  X.509 certificate chain and key (PEM)\n"
 "  --self-signed OUT         a fresh self-signed certificate for localhost,\n"
 "                            127.0.0.1 and ::1, written to OUT for clients\n"
+"Card options (--vpcd):\n"
+"  --port P                  a port to listen on, 4116 or 3516; given\n"
+"                            twice, both (default 4116)\n"
+"  --channels N              listening channels per port, 1..7 in all\n"
+"                            (default 2)\n"
+"  --buffer N                the channel buffer asked for, 64..65535\n"
+"                            (default 1024)\n"
+"  --malformed               test mode: first send three broken proactive\n"
+"                            commands and log the terminal's answers\n"
 "Options:\n"
 "  --root DIR                serve files beneath DIR (default: one\n"
 "                            embedded page at /)\n"
@@ -98,6 +114,76 @@ static void session(SSL_CTX *ctx, int fd, int root_fd, size_t io_size)
 	exit(0);
 }
 
+/* Close every descriptor from 3 up but a and b (-1: none). */
+static void close_others(int a, int b)
+{
+	int keep[2] = { a < b ? a : b, a < b ? b : a };
+	unsigned int from = 3, i;
+
+	for (i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if (keep[i] > (int)from)
+			close_range(from, keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+struct card_sessions {
+	SSL_CTX *ctx;
+	int root_fd;
+	size_t io_size;
+};
+
+/*
+ * A channel's session: a process on one end of a socket pair, as in stream
+ * mode; the card keeps the other end. The session holds nothing else open,
+ * so that it sees the card's end close, and so that vpcd sees the card go.
+ */
+static int start_session(void *arg)
+{
+	const struct card_sessions *cs = arg;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close_others(sv[1], cs->root_fd);
+		session(cs->ctx, sv[1], cs->root_fd, cs->io_size);
+	}
+	close(sv[1]);
+	if (pid < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK)) {
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+}
+
+static int run_card(const char *vpcd, const struct uicc_options *card)
+{
+	struct uicc *u = uicc_new(card);
+	char err[512] = "";
+	int ret;
+
+	if (!u) {
+		fprintf(stderr, "cardsim: out of memory\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);	/* sessions reap themselves */
+	ret = vpcd_run(vpcd, u, err, sizeof(err));
+	uicc_free(u);
+	if (ret) {
+		fprintf(stderr, "cardsim: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "cardsim: vpcd hung up\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -110,13 +196,19 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "max-sessions", required_argument, NULL, 'm' },
 		{ "io-size", required_argument, NULL, 'i' },
+		{ "vpcd", required_argument, NULL, 'v' },
+		{ "port", required_argument, NULL, 'o' },
+		{ "channels", required_argument, NULL, 'n' },
+		{ "buffer", required_argument, NULL, 'b' },
+		{ "malformed", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static char psk_line[1024];
 	struct tls_options tls = { 0 };
-	const char *listen_spec = NULL;
-	long max_sessions = 4, io_size = 1024, active = 0;
+	struct uicc_options card = { .channels = 2, .buffer_size = 1024 };
+	const char *listen_spec = NULL, *vpcd = NULL;
+	long max_sessions = 4, io_size = 1024, active = 0, num;
 	int opt, lfd, root_fd = -1;
 	char err[512];
 	SSL_CTX *ctx;
@@ -172,6 +264,34 @@ int main(int argc, char **argv)
 				goto bad;
 			}
 			break;
+		case 'v':
+			vpcd = optarg;
+			break;
+		case 'o':
+			if (parse_num(optarg, 1, 65535, &num) || (num != 4116 && num != 3516) ||
+			    card.nr_ports == UICC_MAX_PORTS) {
+				snprintf(err, sizeof(err), "--port: 4116 or 3516, at most twice");
+				goto bad;
+			}
+			card.ports[card.nr_ports++] = num;
+			break;
+		case 'n':
+			if (parse_num(optarg, 1, 7, &num)) {
+				snprintf(err, sizeof(err), "--channels: 1..7");
+				goto bad;
+			}
+			card.channels = num;
+			break;
+		case 'b':
+			if (parse_num(optarg, 64, 65535, &num)) {
+				snprintf(err, sizeof(err), "--buffer: 64..65535");
+				goto bad;
+			}
+			card.buffer_size = num;
+			break;
+		case 'M':
+			card.malformed = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -180,13 +300,27 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!listen_spec) {
-		snprintf(err, sizeof(err), "--listen unix:PATH or tcp:HOST:PORT is required");
+	if (!listen_spec == !vpcd) {
+		snprintf(err, sizeof(err), "one of --listen unix:PATH|tcp:HOST:PORT and "
+			 "--vpcd HOST:PORT is required");
+		goto bad;
+	}
+	if (!card.nr_ports)
+		card.ports[card.nr_ports++] = 4116;
+	if (card.channels * card.nr_ports > 7) {
+		snprintf(err, sizeof(err), "--channels: at most 7 in all, over both ports");
 		goto bad;
 	}
 	ctx = tls_server_ctx(&tls, err, sizeof(err));
 	if (!ctx)
 		goto bad;
+	if (vpcd) {
+		struct card_sessions cs = { ctx, root_fd, io_size };
+
+		card.start_session = start_session;
+		card.arg = &cs;
+		return run_card(vpcd, &card);
+	}
 	lfd = listen_on(listen_spec, err, sizeof(err));
 	if (lfd < 0) {
 		fprintf(stderr, "cardsim: %s\n", err);
