@@ -38,15 +38,17 @@ UNIT_TESTS := frame_test mc3_test bip_test
 	fuzzers fuzz \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
-SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
-	userspace/common/stream_addr.c
 BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
 BIP_HDR := $(wildcard userspace/bip/*.h)
+SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
+	userspace/common/stream_addr.c $(BIP_SRC)
 CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c $(BIP_SRC)
 CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
+PCSC_CFLAGS = $(shell pkg-config --cflags libpcsclite)
+PCSC_LIBS = $(shell pkg-config --libs libpcsclite)
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
@@ -57,10 +59,10 @@ programs: $(PROGRAMS)
 
 # The programs, and the same under ASan and UBSan for the tests.
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
-		userspace/common/frame.h uapi/linux/sctls.h
+		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
-		-o $@ $(SCTLSD_SRC)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
+		-o $@ $(SCTLSD_SRC) $(PCSC_LIBS)
 
 need-kdir:
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \

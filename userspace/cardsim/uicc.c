@@ -45,6 +45,7 @@ struct channel {
 	uint16_t port, buffer;
 	int fd;				/* the session's socket, or -1 */
 	unsigned int available;		/* announced by the terminal, not yet read */
+	unsigned int tx_free;		/* the terminal's transmit buffer, as last told */
 	bool ended;			/* the session is done: close once flushed */
 };
 
@@ -235,7 +236,8 @@ static bool next_command(struct uicc *u)
 			c->ended = true;
 		} else if (n > 0) {
 			cmd.type = BIP_SEND_DATA;
-			cmd.qualifier = more ? 0 : BIP_SEND_NOW;	/* store, then send */
+			/* Stored while more follows and fits, then sent. */
+			cmd.qualifier = more && n + SEND_CHUNK <= c->tx_free ? 0 : BIP_SEND_NOW;
 			cmd.destination = BIP_DEV_CHANNEL(i);
 			cmd.data = out;
 			cmd.data_len = n;
@@ -317,6 +319,7 @@ static void on_response(struct uicc *u, const struct bip_response *r)
 	case BIP_SEND_DATA:
 		if (!ok)
 			c->ended = true;
+		c->tx_free = r->data_left >= 0 ? r->data_left : 0;
 		break;
 	case BIP_CLOSE_CHANNEL:
 		channel_end(c);
@@ -342,6 +345,7 @@ static void on_event(struct uicc *u, const struct bip_event *e)
 		if (c->state == CH_LISTEN) {
 			c->fd = u->opt.start_session(u->opt.arg);
 			c->state = CH_ESTABLISHED;
+			c->tx_free = c->buffer;
 			c->ended = c->fd < 0;
 		}
 		break;

@@ -17,9 +17,11 @@
 struct link;
 
 struct link_ops {
-	const char *scheme;	/* "unix", "tcp": the text before ':' */
+	const char *scheme;	/* "unix", "tcp", "pcsc": the text before ':' */
 	/* Parse "scheme:ADDRESS"; on error, say why in err. */
 	int (*parse)(struct link *link, const char *arg, char *err, size_t errlen);
+	/* Optional: start what the link needs before the first connection. */
+	int (*start)(const struct link *link, char *err, size_t errlen);
 	/* Start a channel: a non-blocking fd, or -errno; *up if already up. */
 	int (*connect)(const struct link *link, bool *up);
 	/* Whether a started channel is up: 0, or the errno it failed with. */
@@ -36,11 +38,12 @@ struct link {
 	char spec[256];			/* as given, for messages */
 	struct sockaddr_storage addr;	/* stream links */
 	socklen_t addrlen;
+	void *priv;			/* pcsc links: the reader's terminal */
 };
 
 /* Parse "PORT=scheme:arg" into link; on error, say why in err. */
 int link_parse(struct link *link, const char *text, char *err, size_t errlen);
 
-extern const struct link_ops link_unix_ops, link_tcp_ops;
+extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops;
 
 #endif

@@ -90,7 +90,9 @@ const struct link_ops link_tcp_ops = {
 	.shutdown = stream_shutdown, .close = stream_close,
 };
 
-static const struct link_ops *const link_kinds[] = { &link_unix_ops, &link_tcp_ops };
+static const struct link_ops *const link_kinds[] = {
+	&link_unix_ops, &link_tcp_ops, &link_pcsc_ops,
+};
 
 int link_parse(struct link *link, const char *text, char *err, size_t errlen)
 {
@@ -117,6 +119,6 @@ int link_parse(struct link *link, const char *text, char *err, size_t errlen)
 			return ops->parse(link, eq + 1, err, errlen);
 		}
 	}
-	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp)", text);
+	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp, pcsc)", text);
 	return -1;
 }

@@ -455,6 +455,7 @@ struct relay *relay_new(const struct config *cfg, const char *device)
 	struct sctls_info info;
 	struct relay *r = calloc(1, sizeof(*r));
 	sigset_t sigs;
+	size_t i;
 
 	if (!r) {
 		log_err("out of memory");
@@ -476,8 +477,17 @@ struct relay *relay_new(const struct config *cfg, const char *device)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);	/* threads started below too */
 	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < cfg->nr_links; i++) {
+		const struct link *link = &cfg->links[i];
+		char why[256];
+
+		if (link->ops->start && link->ops->start(link, why, sizeof(why))) {
+			log_err("link %s: %s", link->spec, why);
+			goto err;
+		}
+	}
 	r->sig = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	r->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r->sig < 0 || r->ep < 0) {

@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The PC/SC card link end to end, in the VM, with a real PC/SC stack:
+# pcscd with vsmartcard's vpcd reader, cardsim as the card in it (BIP in
+# UICC server mode), sctlsd --link 4116=pcsc:..., and real TLS clients
+# through sctls.ko. Prints TAP. Needs SCTLS_KO, SCTLSD and CARDSIM; root.
+set -u
+
+work=/tmp/sctls-pcsc
+psk_id=client1
+psk_key=00112233445566778899aabbccddeeff
+url=https://127.0.0.1:4116
+reader="Virtual PCD"
+vpcd_port=35963
+plan=8
+n=0 failed=0
+
+ok() { n=$((n + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+count() { grep -c "$1" "$2" 2>/dev/null; }
+
+# The card in vpcd's reader; sctlsd sees its channels open.
+start_cardsim() {
+	local before
+	before=$(count "listens on port" "$work/sctlsd.log")
+	: >"$work/cardsim.log"
+	"$CARDSIM" --vpcd "127.0.0.1:$vpcd_port" --root "$work/www" --channels 2 \
+		--self-signed "$work/card.pem" --psk "$psk_id:$psk_key" "$@" \
+		2>>"$work/cardsim.log" &
+	cardsim=$!
+	wait_for 20 eval '[ "$(count "listens on port" "$work/sctlsd.log")" -ge $((before + 2)) ]'
+}
+
+stop() { kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
+
+fetch() { curl -sS --max-time 60 --cacert "$work/card.pem" "$@"; }
+
+psk_fetch() {
+	printf 'GET / HTTP/1.1\r\nHost: card\r\nConnection: close\r\n\r\n' |
+		timeout 60 openssl s_client -quiet -ign_eof -connect 127.0.0.1:4116 \
+			-psk_identity "$psk_id" -psk "$psk_key" "$@" 2>/dev/null |
+		sed '1,/^\r$/d'
+}
+
+cleanup() {
+	stop $sctlsd $cardsim $pcscd
+	rmmod sctls 2>/dev/null
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+echo "1..$plan"
+rm -rf "$work"
+mkdir -p "$work/www"
+printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$work/www/index.html"
+head -c $((64 << 10)) /dev/urandom >"$work/www/page.bin"
+head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
+: >"$work/sctlsd.log"
+sctlsd= cardsim= pcscd=
+
+# pcscd loads vpcd from /etc/reader.conf.d; vpcd then listens for the card.
+pcscd --foreground --debug >"$work/pcscd.log" 2>&1 &
+pcscd=$!
+vpcd_up() { (exec 3<>/dev/tcp/127.0.0.1/$vpcd_port) 2>/dev/null; }
+if ! insmod "$SCTLS_KO" || ! wait_for 20 vpcd_up; then
+	echo "Bail out! setup failed: $(tail -n 20 "$work/pcscd.log")"
+	exit 1
+fi
+"$SCTLSD" --link "4116=pcsc:$reader" 2>"$work/sctlsd.log" &
+sctlsd=$!
+if ! wait_for 10 grep -q "info: ready" "$work/sctlsd.log" || ! start_cardsim; then
+	echo "Bail out! setup failed: $(tail -n 20 "$work"/*.log)"
+	exit 1
+fi
+
+check "curl, X.509, through the PC/SC link: the page byte-exact" \
+	eval 'fetch "$url/" | cmp -s - "$work/www/index.html"'
+check "openssl s_client, TLS 1.3 PSK: the page byte-exact" \
+	eval 'psk_fetch -tls1_3 | cmp -s - "$work/www/index.html"'
+check "64 KiB through RECEIVE and SEND DATA, intact" \
+	eval 'fetch "$url/page.bin" | cmp -s - "$work/www/page.bin"'
+
+three_on_two() {
+	local i pids=() bad=0 waited
+	waited=$(count "waited .* for a channel" "$work/sctlsd.log")
+	for i in 1 2 3; do
+		fetch -o "$work/got.$i" "$url/page.bin" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=1; done
+	for i in 1 2 3; do cmp -s "$work/got.$i" "$work/www/page.bin" || bad=1; done
+	[ $bad = 0 ] && [ "$(count "waited .* for a channel" "$work/sctlsd.log")" -gt "$waited" ]
+}
+check "three clients, a two-channel card: all three served, the third waited" three_on_two
+
+card_removed() {
+	local client rc
+	rm -f "$work/partial"
+	fetch -o "$work/partial" "$url/big.bin" 2>/dev/null &
+	client=$!
+	wait_for 30 test -s "$work/partial" || return 1
+	stop $cardsim
+	wait $client
+	rc=$?
+	echo "# curl exit $rc when the card went"
+	[ $rc -ne 0 ] && [ $rc -ne 28 ] && grep -q "lost the card" "$work/sctlsd.log"
+}
+check "the card removed mid-transfer: the client is reset" card_removed
+
+check "the card back: the next fetch works, sctlsd not restarted" \
+	eval 'start_cardsim && kill -0 $sctlsd && fetch "$url/" | cmp -s - "$work/www/index.html"'
+
+malformed() {
+	stop $cardsim
+	start_cardsim --malformed || return 1
+	grep -q "broken command .*: the terminal answered 31" "$work/cardsim.log" &&
+		grep -q "broken command .*: the terminal answered 36" "$work/cardsim.log" &&
+		grep -q "broken command .*: the terminal answered 32" "$work/cardsim.log" &&
+		fetch "$url/" | cmp -s - "$work/www/index.html"
+}
+check "broken proactive commands get 31, 36 and 32; the card is served on" malformed
+
+sigterm() {
+	kill -TERM $sctlsd
+	wait $sctlsd
+	local rc=$?
+	sctlsd=
+	[ $rc -eq 0 ]
+}
+check "SIGTERM: sctlsd stops cleanly with status 0" sigterm
+
+[ $failed -eq 0 ] || { echo "# logs:"; tail -n 30 "$work"/*.log | sed 's/^/# /'; }
+[ $failed -eq 0 ]

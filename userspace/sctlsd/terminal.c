@@ -1,0 +1,739 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sctlsd: a BIP terminal in UICC server mode over pcsc-lite. The card only
+ * ever answers: the terminal sends an APDU (an ENVELOPE for an event, or
+ * STATUS to poll), and while the status word says 91xx it FETCHes the
+ * card's proactive command, carries it out and sends the TERMINAL RESPONSE.
+ * ../shared/reference/bip.md has the protocol facts.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <winscard.h>
+
+#include "../bip/bip.h"
+#include "log.h"
+#include "terminal.h"
+
+#define MAX_TERMINALS		4
+#define MAX_PORTS		8
+#define QUEUE_MAX		64	/* app connections waiting for a channel */
+#define QUEUE_TIMEOUT_MS	10000
+#define BUFFER_MAX		1500	/* the channel buffer granted at most */
+#define POLL_MS			20	/* STATUS while a channel is established */
+#define RECONNECT_MS		500
+#define BUSY_RETRIES		50	/* ENVELOPE answered 9300 */
+#define BUSY_WAIT_MS		10
+
+struct app {
+	int fd;				/* our end of the socket pair */
+	uint64_t id;
+	uint16_t port;
+	long long queued, deadline;	/* queued: reset at the deadline */
+	bool waited;			/* found no free channel */
+};
+
+struct channel {
+	bool open;
+	bool established;
+	uint16_t port, buffer;
+	struct app app;
+	uint8_t *rx, *tx;		/* app -> card, card -> app: a buffer each */
+	size_t rx_len, tx_len;
+	bool announced;			/* Data available sent, not all read yet */
+	bool app_gone;
+};
+
+struct terminal {
+	char reader_spec[128];
+	char reader[256];		/* the name pcsc-lite knows it by */
+	uint16_t ports[MAX_PORTS];
+	unsigned int nr_ports;
+	bool started;
+	pthread_t thread;
+
+	/* Handed over by the relay's thread. */
+	pthread_mutex_t lock;
+	int wake;			/* eventfd */
+	struct app incoming[QUEUE_MAX];
+	unsigned int nr_incoming;
+
+	/* The terminal's thread's own. */
+	SCARDCONTEXT ctx;
+	SCARDHANDLE card;
+	DWORD protocol;
+	DWORD card_events;		/* pcsc-lite's count when connected */
+	bool have_ctx, have_card;
+	bool events_data, events_status;	/* SET UP EVENT LIST */
+	struct channel ch[BIP_MAX_CHANNELS + 1];
+	struct app queue[QUEUE_MAX];
+	unsigned int nr_queue;
+};
+
+static struct terminal *terminals[MAX_TERMINALS];
+static pthread_mutex_t terminals_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+struct terminal *terminal_get(const char *reader, char *err, size_t errlen)
+{
+	struct terminal *t = NULL;
+	int i;
+
+	pthread_mutex_lock(&terminals_lock);
+	for (i = 0; i < MAX_TERMINALS && terminals[i]; i++)
+		if (!strcmp(terminals[i]->reader_spec, reader))
+			break;
+	if (i < MAX_TERMINALS && terminals[i]) {
+		t = terminals[i];
+	} else if (i == MAX_TERMINALS) {
+		snprintf(err, errlen, "more than %d PC/SC readers", MAX_TERMINALS);
+	} else if (strlen(reader) >= sizeof(t->reader_spec) || !*reader) {
+		snprintf(err, errlen, "a reader name of 1 to %zu characters is needed",
+			 sizeof(t->reader_spec) - 1);
+	} else if (!(t = calloc(1, sizeof(*t)))) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		snprintf(t->reader_spec, sizeof(t->reader_spec), "%s", reader);
+		pthread_mutex_init(&t->lock, NULL);
+		t->wake = -1;
+		terminals[i] = t;
+	}
+	pthread_mutex_unlock(&terminals_lock);
+	return t;
+}
+
+void terminal_add_port(struct terminal *t, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_ports; i++)
+		if (t->ports[i] == port)
+			return;
+	if (t->nr_ports < MAX_PORTS)
+		t->ports[t->nr_ports++] = port;
+}
+
+int terminal_attach(struct terminal *t, uint16_t port, int fd, uint64_t id)
+{
+	uint64_t one = 1;
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->nr_incoming < QUEUE_MAX) {
+		t->incoming[t->nr_incoming++] = (struct app){ .fd = fd, .id = id, .port = port };
+		ret = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!ret && write(t->wake, &one, sizeof(one)) != sizeof(one))
+		log_err("pcsc: cannot wake the terminal thread: %s", strerror(errno));
+	return ret;
+}
+
+/* End an app connection: orderly (FIN) or reset. */
+static void app_end(struct app *a, bool reset)
+{
+	if (a->fd < 0)
+		return;
+	if (reset)
+		terminal_reset_hook(a->id);
+	close(a->fd);
+	a->fd = -1;
+}
+
+/* --- APDUs ------------------------------------------------------------ */
+
+static void card_gone(struct terminal *t, const char *why);
+
+/* One APDU: the response data into resp, the status word; -1 if the card is lost. */
+static int transmit_apdu(struct terminal *t, const uint8_t *apdu, size_t alen, uint8_t *resp,
+			 size_t *resp_len, unsigned int *sw)
+{
+	const SCARD_IO_REQUEST *pci = t->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 :
+				      SCARD_PCI_T1;
+	uint8_t rbuf[258];
+	DWORD rlen = sizeof(rbuf);
+	LONG rv;
+
+	rv = SCardTransmit(t->card, pci, apdu, alen, NULL, rbuf, &rlen);
+	if (rv != SCARD_S_SUCCESS || rlen < 2) {
+		card_gone(t, rv != SCARD_S_SUCCESS ? pcsc_stringify_error(rv) :
+			  "a response without a status word");
+		return -1;
+	}
+	*sw = rbuf[rlen - 2] << 8 | rbuf[rlen - 1];
+	if (resp) {
+		*resp_len = rlen - 2;
+		memcpy(resp, rbuf, rlen - 2);
+	}
+	return 0;
+}
+
+static int transmit(struct terminal *t, uint8_t ins, const uint8_t *data, size_t len, int le,
+		    uint8_t *resp, size_t *resp_len, unsigned int *sw)
+{
+	uint8_t apdu[5 + BIP_MAX_DATA + 1];
+	size_t alen = bip_apdu(apdu, sizeof(apdu), ins, data, len, le);
+
+	return alen ? transmit_apdu(t, apdu, alen, resp, resp_len, sw) : -1;
+}
+
+/* STATUS, no data wanted (P2 0C): the card's chance to say 91xx. */
+static int status(struct terminal *t, unsigned int *sw)
+{
+	static const uint8_t apdu[4] = { BIP_CLA, 0xf2, 0x00, 0x0c };
+
+	return transmit_apdu(t, apdu, sizeof(apdu), NULL, NULL, sw);
+}
+
+/* --- Proactive commands ---------------------------------------------- */
+
+static struct channel *channel_of(struct terminal *t, const struct bip_command *cmd)
+{
+	unsigned int id = bip_command_channel(cmd);
+
+	return id && t->ch[id].open ? &t->ch[id] : NULL;
+}
+
+static uint8_t status_byte(const struct terminal *t, unsigned int id)
+{
+	const struct channel *c = &t->ch[id];
+
+	return (c->established ? BIP_CH_ESTABLISHED : c->open ? BIP_CH_LISTEN : BIP_CH_CLOSED) |
+	       id;
+}
+
+static bool port_served(const struct terminal *t, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_ports; i++)
+		if (t->ports[i] == port)
+			return true;
+	return false;
+}
+
+static void open_channel(struct terminal *t, const struct bip_command *cmd,
+			 struct bip_response *r)
+{
+	unsigned int id, buffer = cmd->buffer_size < BUFFER_MAX ? cmd->buffer_size : BUFFER_MAX;
+	struct channel *c;
+
+	if (cmd->protocol != BIP_TRANSPORT_TCP_SERVER) {
+		r->result = BIP_RES_BIP_ERROR;
+		r->info = BIP_ERR_TRANSPORT_LEVEL;
+		return;
+	}
+	if (!port_served(t, cmd->port)) {
+		log_warn("pcsc: the card asked to listen on port %u, not one served through %s",
+			 cmd->port, t->reader);
+		r->result = BIP_RES_BIP_ERROR;
+		r->info = BIP_ERR_PORT;
+		return;
+	}
+	for (id = 1; id <= BIP_MAX_CHANNELS && t->ch[id].open; id++)
+		;
+	if (id > BIP_MAX_CHANNELS || !buffer) {
+		r->result = BIP_RES_BIP_ERROR;
+		r->info = id > BIP_MAX_CHANNELS ? BIP_ERR_NO_CHANNEL : BIP_ERR_BUFFER_SIZE;
+		return;
+	}
+	c = &t->ch[id];
+	c->rx = malloc(buffer);
+	c->tx = malloc(buffer);
+	if (!c->rx || !c->tx) {
+		free(c->rx);
+		free(c->tx);
+		c->rx = c->tx = NULL;
+		r->result = BIP_RES_UNABLE_NOW;
+		return;
+	}
+	c->open = true;
+	c->port = cmd->port;
+	c->buffer = buffer;
+	c->app.fd = -1;
+	if (buffer < cmd->buffer_size)
+		r->result = BIP_RES_MODIFIED;
+	r->status[0][0] = status_byte(t, id);
+	r->status[0][1] = BIP_CH_NO_INFO;
+	r->nr_status = 1;
+	r->buffer_size = buffer;
+	log_info("pcsc: channel %u listens on port %u (buffer %u)", id, cmd->port, buffer);
+}
+
+/* The app's connection ends; the channel listens again, or closes. */
+static void channel_drop(struct channel *c, bool reset, bool close_channel)
+{
+	app_end(&c->app, reset);
+	c->established = c->announced = c->app_gone = false;
+	c->rx_len = c->tx_len = 0;
+	if (close_channel) {
+		free(c->rx);
+		free(c->tx);
+		memset(c, 0, sizeof(*c));
+		c->app.fd = -1;
+	}
+}
+
+/* Bytes the card sent, to the app as its socket takes them. */
+static void flush_to_app(struct channel *c)
+{
+	while (c->tx_len && c->app.fd >= 0) {
+		ssize_t n = send(c->app.fd, c->tx, c->tx_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;	/* full; or gone, which reading will tell */
+		memmove(c->tx, c->tx + n, c->tx_len - n);
+		c->tx_len -= n;
+	}
+}
+
+static void carry_out(struct terminal *t, const struct bip_command *cmd, struct bip_response *r)
+{
+	struct channel *c = channel_of(t, cmd);
+	size_t i, n;
+
+	switch (cmd->type) {
+	case BIP_SET_UP_EVENT_LIST:
+		t->events_data = t->events_status = false;
+		for (i = 0; i < cmd->nr_events; i++) {
+			t->events_data |= cmd->events[i] == BIP_EVENT_DATA_AVAILABLE;
+			t->events_status |= cmd->events[i] == BIP_EVENT_CHANNEL_STATUS;
+		}
+		return;
+	case BIP_OPEN_CHANNEL:
+		open_channel(t, cmd, r);
+		return;
+	case BIP_GET_CHANNEL_STATUS:
+		for (i = 1; i <= BIP_MAX_CHANNELS; i++) {
+			if (!t->ch[i].open)
+				continue;
+			r->status[r->nr_status][0] = status_byte(t, i);
+			r->status[r->nr_status++][1] = BIP_CH_NO_INFO;
+		}
+		return;
+	}
+	if (!c) {
+		r->result = BIP_RES_BIP_ERROR;
+		r->info = BIP_ERR_CHANNEL_ID;
+		return;
+	}
+	switch (cmd->type) {
+	case BIP_CLOSE_CHANNEL:
+		/* What the card sent goes first; then the app sees FIN. */
+		flush_to_app(c);
+		channel_drop(c, false, !(cmd->qualifier & BIP_CLOSE_TO_LISTEN));
+		break;
+	case BIP_RECEIVE_DATA:
+		if (!c->established) {
+			r->result = BIP_RES_BIP_ERROR;
+			r->info = BIP_ERR_CHANNEL_CLOSED;
+			break;
+		}
+		n = cmd->want < c->rx_len ? cmd->want : c->rx_len;
+		if (n > BIP_MAX_RECEIVE)
+			n = BIP_MAX_RECEIVE;
+		if (n < cmd->want)
+			r->result = BIP_RES_MISSING_INFO;
+		/* r->data is built before the buffer moves: see respond(). */
+		r->has_data = true;
+		r->data = c->rx;
+		r->data_len = n;
+		r->data_left = c->rx_len - n > 0xfe ? 0xff : (int)(c->rx_len - n);
+		break;
+	case BIP_SEND_DATA:
+		if (!c->established) {
+			r->result = BIP_RES_BIP_ERROR;
+			r->info = BIP_ERR_CHANNEL_CLOSED;
+			break;
+		}
+		if (cmd->data_len > (size_t)c->buffer - c->tx_len)
+			flush_to_app(c);	/* room, if the app's side takes it */
+		if (cmd->data_len > (size_t)c->buffer - c->tx_len) {
+			r->result = BIP_RES_BIP_ERROR;
+			r->info = BIP_ERR_BUFFER_SIZE;
+			break;
+		}
+		memcpy(c->tx + c->tx_len, cmd->data, cmd->data_len);
+		c->tx_len += cmd->data_len;
+		if (cmd->qualifier & BIP_SEND_NOW)
+			flush_to_app(c);
+		n = c->buffer - c->tx_len;
+		r->data_left = n > 0xfe ? 0xff : (int)n;
+		break;
+	}
+}
+
+/* FETCH and answer proactive commands while the card has them. */
+static int proactive(struct terminal *t, unsigned int sw)
+{
+	while (bip_sw_pending(sw)) {
+		uint8_t fetched[258], tr[BIP_MAX_DATA];
+		struct bip_command cmd;
+		struct bip_response r;
+		struct bip_error err;
+		struct channel *c;
+		struct bip_buf b;
+		size_t len;
+
+		if (transmit(t, BIP_INS_FETCH, NULL, 0, sw & 0xff, fetched, &len, &sw))
+			return -1;
+		if (sw != BIP_SW_OK) {
+			log_warn("pcsc: FETCH answered %04x", sw);
+			return 0;
+		}
+		if (bip_command_parse(fetched, len, &cmd, &err)) {
+			log_warn("pcsc: a proactive command the terminal cannot carry out: %s; "
+				 "answering %02x", err.why, err.result);
+			bip_response_init(&r, &cmd, err.result);
+		} else {
+			bip_response_init(&r, &cmd, BIP_RES_OK);
+			carry_out(t, &cmd, &r);
+		}
+		bip_buf_init(&b, tr, sizeof(tr));
+		if (bip_response_build(&b, &r)) {
+			log_err("pcsc: cannot build the response to command %02x", cmd.type);
+			return -1;
+		}
+		/* RECEIVE DATA: what was given leaves the buffer once written out. */
+		c = cmd.type == BIP_RECEIVE_DATA && r.has_data ? channel_of(t, &cmd) : NULL;
+		if (c) {
+			memmove(c->rx, c->rx + r.data_len, c->rx_len - r.data_len);
+			c->rx_len -= r.data_len;
+			if (!c->rx_len)
+				c->announced = false;	/* the card read all it was told of */
+		}
+		if (transmit(t, BIP_INS_TERMINAL_RESPONSE, b.data, b.len, -1, NULL, NULL, &sw))
+			return -1;
+	}
+	if (sw != BIP_SW_OK)
+		log_warn("pcsc: the card answered %04x", sw);
+	return 0;
+}
+
+/* An event, sent again while the card's toolkit is busy. */
+static int envelope(struct terminal *t, const struct bip_event *e)
+{
+	uint8_t buf[64];
+	struct bip_buf b;
+	unsigned int sw, tries;
+
+	bip_buf_init(&b, buf, sizeof(buf));
+	if (bip_event_build(&b, e))
+		return -1;
+	for (tries = 0; tries < BUSY_RETRIES; tries++) {
+		if (transmit(t, BIP_INS_ENVELOPE, b.data, b.len, -1, NULL, NULL, &sw))
+			return -1;
+		if (sw != BIP_SW_BUSY)
+			return proactive(t, sw);
+		poll(NULL, 0, BUSY_WAIT_MS);
+	}
+	log_warn("pcsc: the card stayed busy; event %02x not delivered", e->event);
+	return 0;
+}
+
+static int channel_event(struct terminal *t, unsigned int id, uint8_t info)
+{
+	struct bip_event e = { .event = BIP_EVENT_CHANNEL_STATUS,
+			       .status = { status_byte(t, id), info } };
+
+	return t->events_status ? envelope(t, &e) : 0;
+}
+
+static int data_event(struct terminal *t, unsigned int id)
+{
+	struct channel *c = &t->ch[id];
+	struct bip_event e = { .event = BIP_EVENT_DATA_AVAILABLE,
+			       .status = { status_byte(t, id), BIP_CH_NO_INFO },
+			       .available = c->rx_len > 0xfe ? 0xff : (int)c->rx_len };
+
+	if (!t->events_data || c->announced)
+		return 0;
+	c->announced = true;
+	return envelope(t, &e);
+}
+
+/* --- The card, coming and going --------------------------------------- */
+
+static void card_gone(struct terminal *t, const char *why)
+{
+	unsigned int i;
+
+	if (!t->have_card)
+		return;
+	log_warn("pcsc: lost the card in %s: %s; resetting its connections", t->reader, why);
+	for (i = 1; i <= BIP_MAX_CHANNELS; i++)
+		if (t->ch[i].open)
+			channel_drop(&t->ch[i], true, true);
+	SCardDisconnect(t->card, SCARD_LEAVE_CARD);
+	t->have_card = false;
+	t->events_data = t->events_status = false;
+}
+
+/*
+ * Whether the card connected to is still there: pcsc-lite counts card
+ * events in the high half of the reader state, so a card taken out and put
+ * back between two looks shows too.
+ */
+static DWORD reader_state(struct terminal *t)
+{
+	SCARD_READERSTATE st = { .szReader = t->reader, .dwCurrentState = SCARD_STATE_UNAWARE };
+
+	if (SCardGetStatusChange(t->ctx, 0, &st, 1) != SCARD_S_SUCCESS)
+		return SCARD_STATE_UNKNOWN;
+	return st.dwEventState;
+}
+
+static bool card_present(struct terminal *t)
+{
+	DWORD st = reader_state(t);
+
+	return (st & SCARD_STATE_PRESENT) && !(st & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE)) &&
+	       st >> 16 == t->card_events >> 16;
+}
+
+/* The reader's name by spec: an index into the list, a name or its prefix. */
+static int find_reader(struct terminal *t)
+{
+	char *end, *names = NULL, *p;
+	DWORD len = 0;
+	unsigned long index = strtoul(t->reader_spec, &end, 10);
+	int i = 0;
+
+	if (SCardListReaders(t->ctx, NULL, NULL, &len) != SCARD_S_SUCCESS || !len ||
+	    !(names = malloc(len)) || SCardListReaders(t->ctx, NULL, names, &len) != SCARD_S_SUCCESS) {
+		free(names);
+		return -1;
+	}
+	for (p = names; *p; p += strlen(p) + 1, i++) {
+		if ((!*end && (unsigned long)i == index) || !strcmp(p, t->reader_spec) ||
+		    !strncmp(p, t->reader_spec, strlen(t->reader_spec))) {
+			snprintf(t->reader, sizeof(t->reader), "%s", p);
+			free(names);
+			return 0;
+		}
+	}
+	free(names);
+	return -1;
+}
+
+/* Connect, power up and declare the profile: then the card opens its channels. */
+static void card_connect(struct terminal *t)
+{
+	uint8_t tp[32];
+	size_t tp_len = bip_profile_build(tp, sizeof(tp), BIP_MAX_CHANNELS);
+	unsigned int sw;
+	LONG rv;
+
+	if (!t->have_ctx) {
+		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &t->ctx);
+		if (rv != SCARD_S_SUCCESS)
+			return;
+		t->have_ctx = true;
+	}
+	if (find_reader(t))
+		return;
+	rv = SCardConnect(t->ctx, t->reader, SCARD_SHARE_EXCLUSIVE,
+			  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &t->card, &t->protocol);
+	if (rv == SCARD_E_NO_SERVICE) {
+		SCardReleaseContext(t->ctx);
+		t->have_ctx = false;
+	}
+	if (rv != SCARD_S_SUCCESS)
+		return;
+	t->have_card = true;
+	t->card_events = reader_state(t);
+	log_info("pcsc: card in %s, protocol T=%d", t->reader,
+		 t->protocol == SCARD_PROTOCOL_T0 ? 0 : 1);
+	if (!transmit(t, BIP_INS_TERMINAL_PROFILE, tp, tp_len, -1, NULL, NULL, &sw))
+		proactive(t, sw);
+}
+
+/* --- App connections -------------------------------------------------- */
+
+static int free_channel(const struct terminal *t, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 1; i <= BIP_MAX_CHANNELS; i++)
+		if (t->ch[i].open && !t->ch[i].established && t->ch[i].port == port)
+			return i;
+	return 0;
+}
+
+/* Give queued connections the channels that are free, oldest first. */
+static void assign(struct terminal *t)
+{
+	unsigned int q = 0, id;
+
+	while (q < t->nr_queue && t->have_card) {
+		id = free_channel(t, t->queue[q].port);
+		if (!id) {
+			t->queue[q++].waited = true;
+			continue;
+		}
+		if (t->queue[q].waited)
+			log_info("pcsc: a connection to port %u waited %lld ms for a channel",
+				 t->queue[q].port, now_ms() - t->queue[q].queued);
+		t->ch[id].app = t->queue[q];
+		t->ch[id].established = true;
+		memmove(&t->queue[q], &t->queue[q + 1], (--t->nr_queue - q) * sizeof(t->queue[0]));
+		if (channel_event(t, id, BIP_CH_NO_INFO))
+			return;
+	}
+}
+
+static void take_incoming(struct terminal *t)
+{
+	uint64_t n;
+	unsigned int i;
+
+	if (read(t->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("pcsc: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nr_incoming; i++) {
+		struct app a = t->incoming[i];
+
+		if (t->nr_queue == QUEUE_MAX) {
+			log_warn("pcsc: %u connections already wait for a channel; resetting one",
+				 QUEUE_MAX);
+			app_end(&a, true);
+			continue;
+		}
+		a.queued = now_ms();
+		a.deadline = a.queued + QUEUE_TIMEOUT_MS;
+		t->queue[t->nr_queue++] = a;
+	}
+	t->nr_incoming = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The app's bytes into the channel's buffer, and the card told. */
+static int from_app(struct terminal *t, unsigned int id)
+{
+	struct channel *c = &t->ch[id];
+	ssize_t n = 1;
+
+	while (c->rx_len < c->buffer && n > 0) {
+		n = recv(c->app.fd, c->rx + c->rx_len, c->buffer - c->rx_len, MSG_DONTWAIT);
+		if (n > 0)
+			c->rx_len += n;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		/* FIN or reset: the link dropped, the channel listens again. */
+		channel_drop(c, n < 0, false);
+		if (channel_event(t, id, BIP_CH_LINK_DROPPED))
+			return -1;
+		assign(t);
+		return 0;
+	}
+	return c->rx_len ? data_event(t, id) : 0;
+}
+
+static void expire(struct terminal *t, long long now)
+{
+	unsigned int q = 0;
+
+	while (q < t->nr_queue) {
+		if (t->queue[q].deadline <= now) {
+			log_warn("pcsc: a connection to port %u waited %d s for a channel; resetting it",
+				 t->queue[q].port, QUEUE_TIMEOUT_MS / 1000);
+			app_end(&t->queue[q], true);
+			memmove(&t->queue[q], &t->queue[q + 1],
+				(--t->nr_queue - q) * sizeof(t->queue[0]));
+		} else {
+			q++;
+		}
+	}
+}
+
+static void *terminal_loop(void *arg)
+{
+	struct terminal *t = arg;
+
+	for (;;) {
+		struct pollfd fds[1 + BIP_MAX_CHANNELS];
+		unsigned int ids[1 + BIP_MAX_CHANNELS], nfds = 1, i;
+		bool active = false;
+		int timeout;
+		unsigned int sw;
+
+		if (!t->have_card) {
+			card_connect(t);
+			if (t->have_card)
+				assign(t);
+		}
+		fds[0] = (struct pollfd){ .fd = t->wake, .events = POLLIN };
+		for (i = 1; i <= BIP_MAX_CHANNELS; i++) {
+			struct channel *c = &t->ch[i];
+
+			if (!c->established || c->app.fd < 0)
+				continue;
+			active = true;
+			fds[nfds] = (struct pollfd){ .fd = c->app.fd,
+						     .events = (c->rx_len < c->buffer ? POLLIN : 0) |
+							       (c->tx_len ? POLLOUT : 0) };
+			ids[nfds++] = i;
+		}
+		timeout = !t->have_card ? RECONNECT_MS : active ? POLL_MS :
+			  t->nr_queue ? 1000 : -1;
+		if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
+			log_err("pcsc: poll: %s", strerror(errno));
+			return NULL;
+		}
+		if (fds[0].revents)
+			take_incoming(t);
+		expire(t, now_ms());
+		if (!t->have_card)
+			continue;
+		assign(t);
+		for (i = 1; i < nfds && t->have_card; i++) {
+			struct channel *c = &t->ch[ids[i]];
+
+			if (fds[i].revents & POLLOUT)
+				flush_to_app(c);
+			if (c->established && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				from_app(t, ids[i]);
+		}
+		/* The card speaks only when spoken to: ask while a channel is busy. */
+		if (active && t->have_card && !status(t, &sw))
+			proactive(t, sw);
+		else if (!active && t->have_card && !card_present(t))
+			card_gone(t, "removed");
+	}
+	return NULL;
+}
+
+int terminal_start(struct terminal *t, char *err, size_t errlen)
+{
+	int ret;
+
+	if (t->started)
+		return 0;
+	t->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->wake < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(t->reader, sizeof(t->reader), "%s", t->reader_spec);
+	ret = pthread_create(&t->thread, NULL, terminal_loop, t);
+	if (ret) {
+		snprintf(err, errlen, "cannot start the PC/SC thread: %s", strerror(ret));
+		return -1;
+	}
+	t->started = true;
+	return 0;
+}
