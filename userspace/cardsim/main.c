@@ -54,6 +54,7 @@ static void usage(FILE *out)
 "                            (default 1024)\n"
 "  --malformed               test mode: first send three broken proactive\n"
 "                            commands and log the terminal's answers\n"
+"  --trace                   log each APDU and its response\n"
 "Options:\n"
 "  --root DIR                serve files beneath DIR (default: one\n"
 "                            embedded page at /)\n"
@@ -162,7 +163,7 @@ static int start_session(void *arg)
 	return sv[0];
 }
 
-static int run_card(const char *vpcd, const struct uicc_options *card)
+static int run_card(const char *vpcd, const struct uicc_options *card, bool tracing)
 {
 	struct uicc *u = uicc_new(card);
 	char err[512] = "";
@@ -174,7 +175,7 @@ static int run_card(const char *vpcd, const struct uicc_options *card)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* sessions reap themselves */
-	ret = vpcd_run(vpcd, u, err, sizeof(err));
+	ret = vpcd_run(vpcd, u, tracing, err, sizeof(err));
 	uicc_free(u);
 	if (ret) {
 		fprintf(stderr, "cardsim: %s\n", err);
@@ -201,6 +202,7 @@ int main(int argc, char **argv)
 		{ "channels", required_argument, NULL, 'n' },
 		{ "buffer", required_argument, NULL, 'b' },
 		{ "malformed", no_argument, NULL, 'M' },
+		{ "trace", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
 	struct uicc_options card = { .channels = 2, .buffer_size = 1024 };
 	const char *listen_spec = NULL, *vpcd = NULL;
 	long max_sessions = 4, io_size = 1024, active = 0, num;
+	bool tracing = false;
 	int opt, lfd, root_fd = -1;
 	char err[512];
 	SSL_CTX *ctx;
@@ -292,6 +295,9 @@ int main(int argc, char **argv)
 		case 'M':
 			card.malformed = true;
 			break;
+		case 'T':
+			tracing = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -319,7 +325,7 @@ int main(int argc, char **argv)
 
 		card.start_session = start_session;
 		card.arg = &cs;
-		return run_card(vpcd, &card);
+		return run_card(vpcd, &card, tracing);
 	}
 	lfd = listen_on(listen_spec, err, sizeof(err));
 	if (lfd < 0) {

@@ -49,7 +49,18 @@ static int send_msg(int fd, const uint8_t *payload, size_t len)
 	return send(fd, msg, 2 + len, MSG_NOSIGNAL) == (ssize_t)(2 + len) ? 0 : -1;
 }
 
-int vpcd_run(const char *host_port, struct uicc *u, char *err, size_t errlen)
+/* --trace: each APDU and its response, as hex. */
+static void trace(const char *dir, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	fprintf(stderr, "cardsim: %s", dir);
+	for (i = 0; i < len && i < 24; i++)
+		fprintf(stderr, " %02X", p[i]);
+	fprintf(stderr, "%s\n", len > 24 ? " ..." : "");
+}
+
+int vpcd_run(const char *host_port, struct uicc *u, bool tracing, char *err, size_t errlen)
 {
 	uint8_t head[2], msg[APDU_MAX], out[UICC_RESPONSE_MAX];
 	struct sockaddr_storage ss;
@@ -72,6 +83,12 @@ int vpcd_run(const char *host_port, struct uicc *u, char *err, size_t errlen)
 	for (;;) {
 		size_t n;
 
+		/*
+		 * vpcd writes a message's length and its payload apart, without
+		 * TCP_NODELAY: Nagle holds the payload until the length is
+		 * acknowledged, so acknowledge at once rather than 40 ms later.
+		 */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		ret = read_all(fd, head, 2);
 		if (ret)
 			break;
@@ -81,16 +98,24 @@ int vpcd_run(const char *host_port, struct uicc *u, char *err, size_t errlen)
 			ret = -1;
 			break;
 		}
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		ret = read_all(fd, msg, n);
 		if (ret)
 			break;
 		if (n > 1) {
+			if (tracing)
+				trace(">", msg, n);
 			n = uicc_apdu(u, msg, n, out, sizeof(out));
+			if (tracing)
+				trace("<", out, n);
 			ret = send_msg(fd, out, n);
 		} else if (msg[0] == VPCD_GET_ATR) {
 			ret = send_msg(fd, uicc_atr, sizeof(uicc_atr));
 		} else if (msg[0] == VPCD_POWER_OFF || msg[0] == VPCD_POWER_ON ||
 			   msg[0] == VPCD_RESET) {
+			if (tracing)
+				fprintf(stderr, "cardsim: power %s\n", msg[0] == VPCD_POWER_OFF ?
+					"off" : msg[0] == VPCD_POWER_ON ? "on" : "reset");
 			uicc_reset(u);
 		}
 		if (ret) {

@@ -6,9 +6,9 @@
 #include "uicc.h"
 
 /*
- * Connect to vpcd at HOST:PORT and be its card until vpcd hangs up. 0 when
- * it did, or -1 having said why in err.
+ * Connect to vpcd at HOST:PORT and be its card until vpcd hangs up, tracing
+ * each APDU if asked. 0 when it did, or -1 having said why in err.
  */
-int vpcd_run(const char *host_port, struct uicc *u, char *err, size_t errlen);
+int vpcd_run(const char *host_port, struct uicc *u, bool tracing, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,7 @@
 #define BUFFER_MAX		1500	/* the channel buffer granted at most */
 #define POLL_MS			20	/* STATUS while a channel is established */
 #define RECONNECT_MS		500
+#define PRESENCE_MS		1000
 #define BUSY_RETRIES		50	/* ENVELOPE answered 9300 */
 #define BUSY_WAIT_MS		10
 
@@ -688,8 +689,8 @@ static void *terminal_loop(void *arg)
 							       (c->tx_len ? POLLOUT : 0) };
 			ids[nfds++] = i;
 		}
-		timeout = !t->have_card ? RECONNECT_MS : active ? POLL_MS :
-			  t->nr_queue ? 1000 : -1;
+		/* Idle, it still looks for the card going once a second. */
+		timeout = !t->have_card ? RECONNECT_MS : active ? POLL_MS : PRESENCE_MS;
 		if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
 			log_err("pcsc: poll: %s", strerror(errno));
 			return NULL;
