@@ -13,7 +13,7 @@ psk_key=00112233445566778899aabbccddeeff
 url=https://127.0.0.1:4116
 reader="Virtual PCD"
 vpcd_port=35963
-plan=8
+plan=9
 n=0 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n $*"; }
@@ -132,6 +132,18 @@ malformed() {
 		fetch "$url/" | cmp -s - "$work/www/index.html"
 }
 check "broken proactive commands get 31, 36 and 32; the card is served on" malformed
+
+# Port 3516 is not served: 3A, port not available. 4000 octets of buffer
+# asked, 1500 granted (07). GET CHANNEL STATUS lists both channels.
+opens() {
+	stop $cardsim
+	start_cardsim --port 4116 --port 3516 --buffer 4000 || return 1
+	grep -q "OPEN CHANNEL for port 3516 refused: 3a 10" "$work/cardsim.log" &&
+		grep -q "channel [1-7] listens on port 4116, buffer 1500" "$work/cardsim.log" &&
+		wait_for 10 grep -q "reports 2 channel(s), 2 listening" "$work/cardsim.log" &&
+		fetch "$url/page.bin" | cmp -s - "$work/www/page.bin"
+}
+check "OPEN CHANNEL: an unserved port refused (3A 10), a smaller buffer granted (07)" opens
 
 sigterm() {
 	kill -TERM $sctlsd

@@ -55,6 +55,7 @@ struct uicc {
 	bool toolkit;			/* the profile allows BIP server mode */
 	bool events_set;
 	unsigned int opens;		/* OPEN CHANNELs answered */
+	bool status_asked;		/* GET CHANNEL STATUS, once they are */
 	unsigned int malformed_left;
 	struct channel ch[BIP_MAX_CHANNELS + 1];	/* by the terminal's id */
 	int fed;			/* channel given bytes by this APDU, or 0 */
@@ -99,7 +100,7 @@ void uicc_reset(struct uicc *u)
 		u->ch[i] = (struct channel){ .fd = -1 };
 	}
 	u->channels = 0;
-	u->toolkit = u->events_set = u->announced = u->fetched = false;
+	u->toolkit = u->events_set = u->announced = u->fetched = u->status_asked = false;
 	u->opens = 0;
 	u->malformed_left = u->opt.malformed ? 3 : 0;
 	u->fed = 0;
@@ -207,6 +208,11 @@ static bool next_command(struct uicc *u)
 		cmd.port = u->open_port = u->opt.ports[u->opens / u->opt.channels];
 		return announce(u, &cmd);
 	}
+	if (!u->status_asked) {
+		cmd.type = BIP_GET_CHANNEL_STATUS;
+		cmd.destination = BIP_DEV_TERMINAL;
+		return announce(u, &cmd);
+	}
 	/* The terminal's bytes first: a session answers what it has read. */
 	for (i = 1; i <= BIP_MAX_CHANNELS; i++) {
 		struct channel *c = &u->ch[i];
@@ -282,6 +288,7 @@ static void on_response(struct uicc *u, const struct bip_response *r)
 	unsigned int id = bip_command_channel(&u->cmd);
 	struct channel *c = &u->ch[id];
 	bool ok = r->result < BIP_RES_UNABLE_NOW;
+	size_t i;
 
 	if (u->broken) {
 		fprintf(stderr, "cardsim: broken command %u: the terminal answered %02x\n",
@@ -307,6 +314,13 @@ static void on_response(struct uicc *u, const struct bip_response *r)
 							u->opt.buffer_size };
 		fprintf(stderr, "cardsim: channel %u listens on port %u, buffer %u\n", id,
 			u->open_port, u->ch[id].buffer);
+		break;
+	case BIP_GET_CHANNEL_STATUS:
+		u->status_asked = true;
+		for (i = 0, id = 0; i < r->nr_status; i++)
+			id += (r->status[i][0] & BIP_CH_STATE_MASK) == BIP_CH_LISTEN;
+		fprintf(stderr, "cardsim: the terminal reports %zu channel(s), %u listening\n",
+			r->nr_status, id);
 		break;
 	case BIP_RECEIVE_DATA:
 		if (!ok || !r->has_data) {
