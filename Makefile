@@ -207,6 +207,8 @@ bench: deps
 bench-after-deps: module programs $(BUILD)/selftests/bench $(BUILD)/selftests/mc3_hmac_limit
 	@selftests/vm/run --kver $(KVER) --timeout 900 -- selftests/vm/bench.sh \
 		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/selftests/bench
+	@selftests/vm/run --kver $(KVER) --timeout 600 -- selftests/vm/pcsc_bench.sh \
+		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
 	@selftests/mc3_bench.sh $(BUILD)/bin/mc3sig $(BUILD)/selftests/mc3_hmac_limit
 
 $(BUILD)/selftests/mc3_hmac_limit: selftests/mc3_hmac_limit.c
