@@ -13,7 +13,7 @@ psk_key=00112233445566778899aabbccddeeff
 url=https://127.0.0.1:4116
 reader="Virtual PCD"
 vpcd_port=35963
-plan=9
+plan=11
 n=0 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n $*"; }
@@ -144,6 +144,36 @@ opens() {
 		fetch "$url/page.bin" | cmp -s - "$work/www/page.bin"
 }
 check "OPEN CHANNEL: an unserved port refused (3A 10), a smaller buffer granted (07)" opens
+
+busy() {
+	stop $cardsim
+	start_cardsim --busy || return 1
+	fetch "$url/page.bin" | cmp -s - "$work/www/page.bin" &&
+		grep -q "busy: the terminal is to send its envelope again" "$work/cardsim.log"
+}
+check "a busy toolkit (9300): the terminal sends its envelopes again" busy
+
+# Two clients hold both channels; a third waits its 10 s, then is reset.
+queue_timeout() {
+	local holders=() rc start
+	for i in 1 2; do
+		(printf 'GET / HTTP/1.1\r\nHost: card\r\n\r\n'; sleep 30) |
+			timeout 40 openssl s_client -quiet -connect 127.0.0.1:4116 \
+				-psk_identity "$psk_id" -psk "$psk_key" >"$work/held.$i" 2>/dev/null &
+		holders+=($!)
+	done
+	wait_for 20 eval 'grep -q "Hello from the UICC" "$work/held.1" &&
+			  grep -q "Hello from the UICC" "$work/held.2"' || return 1
+	start=$SECONDS
+	fetch -o /dev/null "$url/" 2>/dev/null
+	rc=$?
+	echo "# curl exit $rc after $((SECONDS - start)) s"
+	kill "${holders[@]}" 2>/dev/null
+	wait "${holders[@]}" 2>/dev/null
+	[ $rc -ne 0 ] && [ $rc -ne 28 ] && [ $((SECONDS - start)) -ge 9 ] &&
+		grep -q "waited 10 s for a channel; resetting it" "$work/sctlsd.log"
+}
+check "more clients than channels: the one that waited too long is reset" queue_timeout
 
 sigterm() {
 	kill -TERM $sctlsd

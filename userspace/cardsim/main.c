@@ -54,6 +54,8 @@ static void usage(FILE *out)
 "                            (default 1024)\n"
 "  --malformed               test mode: first send three broken proactive\n"
 "                            commands and log the terminal's answers\n"
+"  --busy                    test mode: answer some envelopes 9300 (toolkit\n"
+"                            busy), for the terminal to send them again\n"
 "  --trace                   log each APDU and its response\n"
 "Options:\n"
 "  --root DIR                serve files beneath DIR (default: one\n"
@@ -203,6 +205,7 @@ int main(int argc, char **argv)
 		{ "buffer", required_argument, NULL, 'b' },
 		{ "malformed", no_argument, NULL, 'M' },
 		{ "trace", no_argument, NULL, 'T' },
+		{ "busy", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -297,6 +300,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			tracing = true;
+			break;
+		case 'B':
+			card.busy = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -59,6 +59,7 @@ struct uicc {
 	unsigned int malformed_left;
 	struct channel ch[BIP_MAX_CHANNELS + 1];	/* by the terminal's id */
 	int fed;			/* channel given bytes by this APDU, or 0 */
+	unsigned long envelopes;	/* for the busy test mode */
 
 	/* The proactive command announced with 91xx, until its response. */
 	bool announced, fetched;
@@ -431,6 +432,9 @@ size_t uicc_apdu(struct uicc *u, const uint8_t *apdu, size_t len, uint8_t *out, 
 	} else if (apdu[1] == BIP_INS_ENVELOPE) {
 		if (u->fetched) {
 			sw = SW_BUSY;	/* a command is out: its response first */
+		} else if (u->opt.busy && ++u->envelopes % 4 == 1) {
+			fprintf(stderr, "cardsim: busy: the terminal is to send its envelope again\n");
+			sw = SW_BUSY;
 		} else if (bip_event_parse(data, lc, &e, &err)) {
 			fprintf(stderr, "cardsim: bad envelope: %s\n", err.why);
 			sw = SW_WRONG_DATA;

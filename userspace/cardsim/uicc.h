@@ -22,6 +22,7 @@ struct uicc_options {
 	unsigned int nr_ports;
 	uint16_t buffer_size;		/* asked for in OPEN CHANNEL */
 	bool malformed;			/* test mode: first, three broken commands */
+	bool busy;			/* test mode: every other ENVELOPE, 9300 first */
 	/* Start a session: the card's end of its socket, or -1. */
 	int (*start_session)(void *arg);
 	void *arg;
