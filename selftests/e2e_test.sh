@@ -5,27 +5,13 @@
 # pages from cardsim through sctls.ko and sctlsd. Prints TAP.
 # Needs SCTLS_KO, SCTLSD and CARDSIM; runs as root.
 set -u
+. "$(dirname "$0")/tap.sh"
 
 work=/tmp/sctls-e2e
 psk_id=client1
 psk_key=00112233445566778899aabbccddeeff
 url=https://127.0.0.1:4116
 plan=14
-n=0 failed=0
-
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 
 start_cardsim() {
 	"$CARDSIM" --listen "unix:$work/card.sock" --root "$work/www" \
@@ -41,8 +27,6 @@ start_sctlsd() {
 	sctlsd=$!
 	wait_for 10 grep -q "info: ready" "$work/sctlsd.log"
 }
-
-stop() { kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
 
 fetch() { curl -sS --max-time 30 --cacert "$work/card.pem" "$@"; }
 

@@ -6,6 +6,7 @@
 # UICC server mode), sctlsd --link 4116=pcsc:..., and real TLS clients
 # through sctls.ko. Prints TAP. Needs SCTLS_KO, SCTLSD and CARDSIM; root.
 set -u
+. "$(dirname "$0")/tap.sh"
 
 work=/tmp/sctls-pcsc
 psk_id=client1
@@ -14,21 +15,6 @@ url=https://127.0.0.1:4116
 reader="Virtual PCD"
 vpcd_port=35963
 plan=11
-n=0 failed=0
-
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 
 count() { grep -c "$1" "$2" 2>/dev/null; }
 
@@ -43,8 +29,6 @@ start_cardsim() {
 	cardsim=$!
 	wait_for 20 eval '[ "$(count "listens on port" "$work/sctlsd.log")" -ge $((before + 2)) ]'
 }
-
-stop() { kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
 
 fetch() { curl -sS --max-time 60 --cacert "$work/card.pem" "$@"; }
 
