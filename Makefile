@@ -127,11 +127,11 @@ install: $(BUILD)/lib/libmc3.so.1 $(BUILD)/bin/mc3sig
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim \
 	$(BUILD)/asan/sctls
 
-$(BUILD)/selftests/tap.sh: selftests/lib/tap.sh
+$(BUILD)/selftests/lib/tap.sh: selftests/lib/tap.sh
 	@mkdir -p $(@D)
 	install -m 0644 $< $@
 
-$(BUILD)/selftests/%: selftests/%.sh $(BUILD)/selftests/tap.sh
+$(BUILD)/selftests/%: selftests/%.sh $(BUILD)/selftests/lib/tap.sh
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
 

@@ -5,7 +5,7 @@
 # pages from cardsim through sctls.ko and sctlsd. Prints TAP.
 # Needs SCTLS_KO, SCTLSD and CARDSIM; runs as root.
 set -u
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/lib/tap.sh"
 
 work=/tmp/sctls-e2e
 psk_id=client1

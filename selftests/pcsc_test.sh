@@ -6,7 +6,7 @@
 # UICC server mode), sctlsd --link 4116=pcsc:..., and real TLS clients
 # through sctls.ko. Prints TAP. Needs SCTLS_KO, SCTLSD and CARDSIM; root.
 set -u
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/lib/tap.sh"
 
 work=/tmp/sctls-pcsc
 psk_id=client1
