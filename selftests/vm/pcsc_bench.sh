@@ -15,30 +15,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $deadline ] || { echo "pcsc bench: setup failed" >&2; exit 1; }
-		sleep 0.1
-	done
-}
+. "$(dirname "$0")/../lib/tap.sh"	# wait_for
+fail() { echo "pcsc bench: $*" >&2; exit 1; }
 
 head -c $size /dev/urandom >$work/www/page.bin
 pcscd --foreground >$work/pcscd.log 2>&1 & pids+=($!)
 insmod "$ko"
-wait_for 20 eval '(exec 3<>/dev/tcp/127.0.0.1/35963) 2>/dev/null'
+wait_for 20 eval '(exec 3<>/dev/tcp/127.0.0.1/35963) 2>/dev/null' || fail "no vpcd"
 "$sctlsd_bin" --link "4116=pcsc:Virtual PCD" 2>$work/sctlsd.log & pids+=($!)
 "$cardsim_bin" --vpcd 127.0.0.1:35963 --root $work/www --self-signed $work/card.pem \
 	2>$work/cardsim.log & cardsim=$!
 pids+=($cardsim)
-wait_for 20 eval '[ "$(grep -c "listens on port" $work/sctlsd.log)" -ge 2 ]'
+wait_for 20 eval '[ "$(grep -c "listens on port" $work/sctlsd.log)" -ge 2 ]' ||
+	fail "the card opened no channels"
 
 apdus() {
 	local before
 	before=$(grep -c "apdus" $work/cardsim.log || true)
 	kill -USR1 $cardsim
-	wait_for 5 eval '[ "$(grep -c "apdus" $work/cardsim.log)" -gt "$before" ]'
+	wait_for 5 eval '[ "$(grep -c "apdus" $work/cardsim.log)" -gt "$before" ]' ||
+		fail "cardsim did not tell its APDU count"
 	grep "apdus" $work/cardsim.log | tail -n 1 | awk '{ print $3 }'
 }
 
@@ -51,7 +47,7 @@ for r in $(seq $rounds); do
 	fetch
 	t1=$(date +%s%N)
 	a1=$(apdus)
-	cmp -s $work/got $work/www/page.bin || { echo "pcsc bench: the page arrived damaged" >&2; exit 1; }
+	cmp -s $work/got $work/www/page.bin || fail "the page arrived damaged"
 	results+=("$((t1 - t0)) $((a1 - a0))")
 done
 # Medians of the rounds.

@@ -108,6 +108,7 @@ enum bip_error_info {
 #define BIP_INS_FETCH			0x12
 #define BIP_INS_TERMINAL_RESPONSE	0x14
 #define BIP_INS_ENVELOPE		0xc2
+#define BIP_INS_STATUS			0xf2	/* the terminal's poll */
 
 /* A short APDU's data field, and so any one message here. */
 #define BIP_MAX_DATA			255

@@ -30,7 +30,6 @@ const uint8_t uicc_atr[5] = { 0x3b, 0x80, 0x80, 0x01, 0x01 };
 #define SW_NO_COMMAND		0x6f00
 
 #define INS_SELECT		0xa4
-#define INS_STATUS		0xf2
 
 /* SEND DATA: the chunk a FETCH response carries with room to spare. */
 #define SEND_CHUNK		BIP_MAX_RECEIVE
@@ -154,11 +153,10 @@ static bool announce_malformed(struct uicc *u)
 		/* Device identities whose length overruns the command (32). */
 		{ 0xd0, 0x09, 0x81, 0x03, 0x00, 0x44, 0x00, 0x82, 0x05, 0x81, 0x82 },
 	};
-	static const size_t lens[3] = { 15, 16, 11 };
 	unsigned int i = 3 - u->malformed_left--;
 
-	memcpy(u->cmd_bytes, broken[i], lens[i]);
-	u->cmd_len = lens[i];
+	u->cmd_len = 2 + broken[i][1];	/* D0, its length, then that much */
+	memcpy(u->cmd_bytes, broken[i], u->cmd_len);
 	u->cmd_bytes[4] = u->cmd.number = next_number(u);
 	u->cmd.type = broken[i][5];
 	u->announced = u->broken = true;
@@ -289,6 +287,7 @@ static void on_response(struct uicc *u, const struct bip_response *r)
 	unsigned int id = bip_command_channel(&u->cmd);
 	struct channel *c = &u->ch[id];
 	bool ok = r->result < BIP_RES_UNABLE_NOW;
+	unsigned int listening = 0;
 	size_t i;
 
 	if (u->broken) {
@@ -318,10 +317,10 @@ static void on_response(struct uicc *u, const struct bip_response *r)
 		break;
 	case BIP_GET_CHANNEL_STATUS:
 		u->status_asked = true;
-		for (i = 0, id = 0; i < r->nr_status; i++)
-			id += (r->status[i][0] & BIP_CH_STATE_MASK) == BIP_CH_LISTEN;
+		for (i = 0; i < r->nr_status; i++)
+			listening += (r->status[i][0] & BIP_CH_STATE_MASK) == BIP_CH_LISTEN;
 		fprintf(stderr, "cardsim: the terminal reports %zu channel(s), %u listening\n",
-			r->nr_status, id);
+			r->nr_status, listening);
 		break;
 	case BIP_RECEIVE_DATA:
 		if (!ok || !r->has_data) {
@@ -396,7 +395,7 @@ size_t uicc_apdu(struct uicc *u, const uint8_t *apdu, size_t len, uint8_t *out, 
 		sw = proactive_sw(u);
 	} else if (apdu[0] != BIP_CLA) {
 		sw = SW_CLA;
-	} else if (apdu[1] == INS_STATUS) {
+	} else if (apdu[1] == BIP_INS_STATUS) {
 		sw = proactive_sw(u);
 	} else if (apdu[1] == BIP_INS_TERMINAL_PROFILE) {
 		uicc_reset(u);

@@ -46,4 +46,8 @@ int link_parse(struct link *link, const char *text, char *err, size_t errlen);
 
 extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops;
 
+/* Sending and half-closing, for every kind whose channels are stream sockets. */
+ssize_t link_stream_send(int fd, const void *buf, size_t len);
+void link_stream_shutdown(int fd);
+
 #endif

@@ -110,11 +110,6 @@ static int pcsc_connected(int fd)
 	return 0;
 }
 
-static ssize_t pcsc_send(int fd, const void *buf, size_t len)
-{
-	return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 static ssize_t pcsc_recv(int fd, void *buf, size_t len)
 {
 	ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
@@ -130,11 +125,6 @@ static ssize_t pcsc_recv(int fd, void *buf, size_t len)
 		pthread_mutex_unlock(&ends.lock);
 	}
 	return n;
-}
-
-static void pcsc_shutdown(int fd)
-{
-	shutdown(fd, SHUT_WR);
 }
 
 /* A reset needs nothing more: the terminal sees the pair close either way. */
@@ -153,6 +143,6 @@ static void pcsc_close(int fd, bool reset)
 
 const struct link_ops link_pcsc_ops = {
 	.scheme = "pcsc", .parse = pcsc_parse, .start = pcsc_start, .connect = pcsc_connect,
-	.connected = pcsc_connected, .send = pcsc_send, .recv = pcsc_recv,
-	.shutdown = pcsc_shutdown, .close = pcsc_close,
+	.connected = pcsc_connected, .send = link_stream_send, .recv = pcsc_recv,
+	.shutdown = link_stream_shutdown, .close = pcsc_close,
 };

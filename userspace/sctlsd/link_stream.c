@@ -54,7 +54,7 @@ static int stream_connected(int fd)
 	return err;
 }
 
-static ssize_t stream_send(int fd, const void *buf, size_t len)
+ssize_t link_stream_send(int fd, const void *buf, size_t len)
 {
 	return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -64,7 +64,7 @@ static ssize_t stream_recv(int fd, void *buf, size_t len)
 	return recv(fd, buf, len, MSG_DONTWAIT);
 }
 
-static void stream_shutdown(int fd)
+void link_stream_shutdown(int fd)
 {
 	shutdown(fd, SHUT_WR);
 }
@@ -80,14 +80,14 @@ static void stream_close(int fd, bool reset)
 
 const struct link_ops link_unix_ops = {
 	.scheme = "unix", .parse = stream_parse, .connect = stream_connect,
-	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
-	.shutdown = stream_shutdown, .close = stream_close,
+	.connected = stream_connected, .send = link_stream_send, .recv = stream_recv,
+	.shutdown = link_stream_shutdown, .close = stream_close,
 };
 
 const struct link_ops link_tcp_ops = {
 	.scheme = "tcp", .parse = stream_parse, .connect = stream_connect,
-	.connected = stream_connected, .send = stream_send, .recv = stream_recv,
-	.shutdown = stream_shutdown, .close = stream_close,
+	.connected = stream_connected, .send = link_stream_send, .recv = stream_recv,
+	.shutdown = link_stream_shutdown, .close = stream_close,
 };
 
 static const struct link_ops *const link_kinds[] = {

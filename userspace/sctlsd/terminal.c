@@ -49,7 +49,6 @@ struct channel {
 	uint8_t *rx, *tx;		/* app -> card, card -> app: a buffer each */
 	size_t rx_len, tx_len;
 	bool announced;			/* Data available sent, not all read yet */
-	bool app_gone;
 };
 
 struct terminal {
@@ -117,14 +116,19 @@ struct terminal *terminal_get(const char *reader, char *err, size_t errlen)
 	return t;
 }
 
-void terminal_add_port(struct terminal *t, uint16_t port)
+static bool port_served(const struct terminal *t, uint16_t port)
 {
 	unsigned int i;
 
 	for (i = 0; i < t->nr_ports; i++)
 		if (t->ports[i] == port)
-			return;
-	if (t->nr_ports < MAX_PORTS)
+			return true;
+	return false;
+}
+
+void terminal_add_port(struct terminal *t, uint16_t port)
+{
+	if (!port_served(t, port) && t->nr_ports < MAX_PORTS)
 		t->ports[t->nr_ports++] = port;
 }
 
@@ -195,7 +199,7 @@ static int transmit(struct terminal *t, uint8_t ins, const uint8_t *data, size_t
 /* STATUS, no data wanted (P2 0C): the card's chance to say 91xx. */
 static int status(struct terminal *t, unsigned int *sw)
 {
-	static const uint8_t apdu[4] = { BIP_CLA, 0xf2, 0x00, 0x0c };
+	static const uint8_t apdu[4] = { BIP_CLA, BIP_INS_STATUS, 0x00, 0x0c };
 
 	return transmit_apdu(t, apdu, sizeof(apdu), NULL, NULL, sw);
 }
@@ -215,16 +219,6 @@ static uint8_t status_byte(const struct terminal *t, unsigned int id)
 
 	return (c->established ? BIP_CH_ESTABLISHED : c->open ? BIP_CH_LISTEN : BIP_CH_CLOSED) |
 	       id;
-}
-
-static bool port_served(const struct terminal *t, uint16_t port)
-{
-	unsigned int i;
-
-	for (i = 0; i < t->nr_ports; i++)
-		if (t->ports[i] == port)
-			return true;
-	return false;
 }
 
 static void open_channel(struct terminal *t, const struct bip_command *cmd,
@@ -279,7 +273,7 @@ static void open_channel(struct terminal *t, const struct bip_command *cmd,
 static void channel_drop(struct channel *c, bool reset, bool close_channel)
 {
 	app_end(&c->app, reset);
-	c->established = c->announced = c->app_gone = false;
+	c->established = c->announced = false;
 	c->rx_len = c->tx_len = 0;
 	if (close_channel) {
 		free(c->rx);
@@ -287,6 +281,12 @@ static void channel_drop(struct channel *c, bool reset, bool close_channel)
 		memset(c, 0, sizeof(*c));
 		c->app.fd = -1;
 	}
+}
+
+/* A channel data length object's octet: FF when there are more than 254. */
+static int length_byte(size_t n)
+{
+	return n > 0xfe ? 0xff : (int)n;
 }
 
 /* Bytes the card sent, to the app as its socket takes them. */
@@ -327,9 +327,9 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
 		}
 		return;
 	}
-	if (!c) {
+	if (!c || (cmd->type != BIP_CLOSE_CHANNEL && !c->established)) {
 		r->result = BIP_RES_BIP_ERROR;
-		r->info = BIP_ERR_CHANNEL_ID;
+		r->info = c ? BIP_ERR_CHANNEL_CLOSED : BIP_ERR_CHANNEL_ID;
 		return;
 	}
 	switch (cmd->type) {
@@ -339,28 +339,18 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
 		channel_drop(c, false, !(cmd->qualifier & BIP_CLOSE_TO_LISTEN));
 		break;
 	case BIP_RECEIVE_DATA:
-		if (!c->established) {
-			r->result = BIP_RES_BIP_ERROR;
-			r->info = BIP_ERR_CHANNEL_CLOSED;
-			break;
-		}
 		n = cmd->want < c->rx_len ? cmd->want : c->rx_len;
 		if (n > BIP_MAX_RECEIVE)
 			n = BIP_MAX_RECEIVE;
 		if (n < cmd->want)
 			r->result = BIP_RES_MISSING_INFO;
-		/* r->data is built before the buffer moves: see respond(). */
+		/* The buffer moves once the response is built: see proactive(). */
 		r->has_data = true;
 		r->data = c->rx;
 		r->data_len = n;
-		r->data_left = c->rx_len - n > 0xfe ? 0xff : (int)(c->rx_len - n);
+		r->data_left = length_byte(c->rx_len - n);
 		break;
 	case BIP_SEND_DATA:
-		if (!c->established) {
-			r->result = BIP_RES_BIP_ERROR;
-			r->info = BIP_ERR_CHANNEL_CLOSED;
-			break;
-		}
 		if (cmd->data_len > (size_t)c->buffer - c->tx_len)
 			flush_to_app(c);	/* room, if the app's side takes it */
 		if (cmd->data_len > (size_t)c->buffer - c->tx_len) {
@@ -372,8 +362,7 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
 		c->tx_len += cmd->data_len;
 		if (cmd->qualifier & BIP_SEND_NOW)
 			flush_to_app(c);
-		n = c->buffer - c->tx_len;
-		r->data_left = n > 0xfe ? 0xff : (int)n;
+		r->data_left = length_byte(c->buffer - c->tx_len);
 		break;
 	}
 }
@@ -459,7 +448,7 @@ static int data_event(struct terminal *t, unsigned int id)
 	struct channel *c = &t->ch[id];
 	struct bip_event e = { .event = BIP_EVENT_DATA_AVAILABLE,
 			       .status = { status_byte(t, id), BIP_CH_NO_INFO },
-			       .available = c->rx_len > 0xfe ? 0xff : (int)c->rx_len };
+			       .available = length_byte(c->rx_len) };
 
 	if (!t->events_data || c->announced)
 		return 0;
@@ -575,6 +564,11 @@ static int free_channel(const struct terminal *t, uint16_t port)
 	return 0;
 }
 
+static void dequeue(struct terminal *t, unsigned int q)
+{
+	memmove(&t->queue[q], &t->queue[q + 1], (--t->nr_queue - q) * sizeof(t->queue[0]));
+}
+
 /* Give queued connections the channels that are free, oldest first. */
 static void assign(struct terminal *t)
 {
@@ -591,7 +585,7 @@ static void assign(struct terminal *t)
 				 t->queue[q].port, now_ms() - t->queue[q].queued);
 		t->ch[id].app = t->queue[q];
 		t->ch[id].established = true;
-		memmove(&t->queue[q], &t->queue[q + 1], (--t->nr_queue - q) * sizeof(t->queue[0]));
+		dequeue(t, q);
 		if (channel_event(t, id, BIP_CH_NO_INFO))
 			return;
 	}
@@ -653,8 +647,7 @@ static void expire(struct terminal *t, long long now)
 			log_warn("pcsc: a connection to port %u waited %d s for a channel; resetting it",
 				 t->queue[q].port, QUEUE_TIMEOUT_MS / 1000);
 			app_end(&t->queue[q], true);
-			memmove(&t->queue[q], &t->queue[q + 1],
-				(--t->nr_queue - q) * sizeof(t->queue[0]));
+			dequeue(t, q);
 		} else {
 			q++;
 		}
