@@ -9,6 +9,7 @@
 #include <linux/nsproxy.h>
 #include <linux/pid_namespace.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/user_namespace.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -17,7 +18,8 @@
 
 static struct sctls_helper *sctls_helper_alloc(struct net *net)
 {
-	struct sctls_helper *helper = kzalloc(sizeof(*helper), GFP_KERNEL);
+	struct sctls_helper *helper = kzalloc(sizeof(*helper),
+					      GFP_KERNEL_ACCOUNT);
 
 	if (!helper)
 		return NULL;
@@ -28,6 +30,8 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 	helper->pid = get_task_pid(current, PIDTYPE_TGID);
 	mutex_init(&helper->io_lock);
 	xa_init_flags(&helper->conns, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&helper->closing);
+	INIT_DELAYED_WORK(&helper->reap, sctls_conn_reap);
 	spin_lock_init(&helper->lock);
 	INIT_LIST_HEAD(&helper->ready);
 	init_waitqueue_head(&helper->wait);
@@ -59,9 +63,11 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_lock(&sn->lock);
-	err = sn->helper ? -EBUSY : sctls_who_start(helper);
+	err = sn->helper ? -EBUSY : sctls_serve(sn);
+	if (!err)
+		err = sctls_who_start(helper);
 	if (!err) {
-		err = sctls_listen_update(helper, sctls_config_locked(sn));
+		err = sctls_ports_listen(sn, helper);
 		if (err)
 			sctls_who_stop(helper);
 	}
@@ -87,13 +93,15 @@ static int sctls_dev_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&sn->lock);
 	mutex_lock(&helper->io_lock);
-	sctls_listen_stop(helper);
+	sctls_ports_unlisten(sn);
 	sctls_conn_destroy_all(helper);
 	mutex_unlock(&helper->io_lock);
 	sctls_who_stop(helper);
 	sn->helper = NULL;
 	sctls_notify_helper(helper, SCTLS_CMD_EV_HELPER_DETACH);
 	mutex_unlock(&sn->lock);
+	/* No connection is left to reap; the work takes io_lock. */
+	cancel_delayed_work_sync(&helper->reap);
 
 	sctls_helper_free(helper);
 	return 0;
@@ -117,6 +125,9 @@ static ssize_t sctls_dev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			return ret;
 		if (nonblock)
 			return -EAGAIN;
+		/* Connections refused at once keep work pending: a signal wins. */
+		if (signal_pending(current))
+			return -ERESTARTSYS;
 		ret = wait_event_interruptible(helper->wait,
 					       sctls_helper_has_work(helper));
 		if (ret)
@@ -139,13 +150,14 @@ static int sctls_check_hdr(const struct sctls_hdr *hdr, size_t avail)
 
 	switch (hdr->type) {
 	case SCTLS_DATA:
-		return payload && !hdr->flags ? 0 : -EINVAL;
+		return payload && !hdr->flags && !hdr->arg ? 0 : -EINVAL;
 	case SCTLS_FIN:
+		return !payload && !hdr->flags && !hdr->arg ? 0 : -EINVAL;
 	case SCTLS_CREDIT:
-		return !payload && !hdr->flags ? 0 : -EINVAL;
+		return !payload && !hdr->flags && hdr->arg ? 0 : -EINVAL;
 	case SCTLS_CLOSE:
-		return !payload && !(hdr->flags & ~SCTLS_CLOSE_ORDERLY) ?
-		       0 : -EINVAL;
+		return !payload && !(hdr->flags & ~SCTLS_CLOSE_ORDERLY) &&
+		       !hdr->arg ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}

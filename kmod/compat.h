@@ -9,6 +9,7 @@
 #include <net/genetlink.h>
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
+#include <net/sock.h>
 
 /* The TCP established hash of a namespace: per netns since 6.1. */
 static inline struct inet_hashinfo *sctls_tcp_hashinfo(struct net *net)
@@ -38,13 +39,24 @@ sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 }
 
 /*
- * Multicast groups only CAP_NET_ADMIN may join: mainline 6.7, and Debian's
- * 6.1 as a stable backport. Without it, the events group is open to all.
+ * Kernel sockets hold no reference on their namespace. An accepted socket
+ * that outlives the helper (orphaned in FIN_WAIT or CLOSING, with timers)
+ * must hold one, as it would had an app created it. Newer kernels have
+ * sk_net_refcnt_upgrade(); Kbuild looks for it in their headers.
  */
-#ifdef GENL_MCAST_CAP_NET_ADMIN
-#define SCTLS_MCGRP_ADMIN	GENL_MCAST_CAP_NET_ADMIN
+static inline void sctls_sk_net_refcnt_upgrade(struct sock *sk)
+{
+#ifdef SCTLS_HAVE_SK_NET_REFCNT_UPGRADE
+	sk_net_refcnt_upgrade(sk);
 #else
-#define SCTLS_MCGRP_ADMIN	0
+	struct net *net = sock_net(sk);
+
+	if (sk->sk_net_refcnt)
+		return;
+	sk->sk_net_refcnt = 1;
+	get_net_track(net, &sk->ns_tracker, GFP_KERNEL);
+	sock_inuse_add(net, 1);
 #endif
+}
 
 #endif /* _SCTLS_COMPAT_H */

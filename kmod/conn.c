@@ -14,6 +14,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "compat.h"
 #include "internal.h"
 
 #define SCTLS_OPEN_FRAME_LEN	(SCTLS_HDR_LEN + sizeof(struct sctls_open))
@@ -33,8 +34,8 @@ struct sctls_conn {
 	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
 	bool shut_wr;		/* our sending side is shut down */
 	bool closing;		/* the helper closed it orderly; staged still going */
-	bool admin_reset;	/* reset through netlink */
-	int err;		/* our own failure, for the final CLOSE */
+	int err;		/* the first failure: the final CLOSE's errno */
+	u8 err_reason;		/* and its enum sctls_close_reason */
 	u64 bytes_from_app;
 	u64 bytes_to_app;	/* taken by the app's socket */
 
@@ -42,10 +43,18 @@ struct sctls_conn {
 	u32 tx_credit;		/* helper bytes we still accept */
 	u32 credit_back;	/* helper bytes the app's socket took, not returned */
 
-	/* Helper bytes the app's socket refused for now: at most the window. */
+	/*
+	 * Helper bytes the app's socket refused for now: at most the window,
+	 * in a buffer sized to them and freed once they are out.
+	 */
 	u8 *staged;
+	u32 staged_size;
 	u32 staged_off;
 	u32 staged_len;
+
+	/* While closing: on helper->closing, reset after a stall. */
+	struct list_head closing_node;
+	unsigned long progress;	/* jiffies when the app last took bytes */
 
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
@@ -54,9 +63,12 @@ struct sctls_conn {
 
 static struct kmem_cache *sctls_conn_cache __read_mostly;
 
+static void sctls_conn_unstage(struct sctls_conn *conn);
+
 int sctls_conn_cache_init(void)
 {
-	sctls_conn_cache = KMEM_CACHE(sctls_conn, 0);
+	/* Charged, with the staging buffers, to the helper's memory cgroup. */
+	sctls_conn_cache = KMEM_CACHE(sctls_conn, SLAB_ACCOUNT);
 	return sctls_conn_cache ? 0 : -ENOMEM;
 }
 
@@ -95,19 +107,26 @@ static void sctls_conn_data_ready(struct sock *sk)
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
 	/* Without credit the bytes wait in the socket; CREDIT requeues. */
-	if (conn && READ_ONCE(conn->rx_credit))
+	if (conn && (READ_ONCE(conn->rx_credit) || sk->sk_err))
 		sctls_conn_queue(conn);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/*
+ * As sk_stream_write_space(): act once there is room, and clear
+ * SOCK_NOSPACE, or TCP calls this again on every ACK for good.
+ */
 static void sctls_conn_write_space(struct sock *sk)
 {
 	struct sctls_conn *conn;
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn && READ_ONCE(conn->staged_len))
-		sctls_conn_queue(conn);
+	if (conn && sk->sk_socket && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		if (READ_ONCE(conn->staged_len))
+			sctls_conn_queue(conn);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -117,7 +136,7 @@ static void sctls_conn_hook(struct sctls_conn *conn)
 
 	write_lock_bh(&sk->sk_callback_lock);
 	/* Not the listener's callback it inherited: TCP's own, saved there. */
-	conn->saved_data_ready = conn->helper->listen_data_ready;
+	conn->saved_data_ready = conn->helper->sn->tcp_data_ready;
 	conn->saved_write_space = sk->sk_write_space;
 	conn->saved_state_change = sk->sk_state_change;
 	sk->sk_user_data = conn;
@@ -153,30 +172,44 @@ static bool sctls_uid_allowed(const struct sctls_config *cfg, kuid_t uid)
 }
 
 /*
- * Take an accepted socket, or reset it: over max_conns, or when the app's
- * uid is not allowed. The config cannot change meanwhile (see below).
+ * Take an accepted socket, or reset it: over max_conns, when the peer is not
+ * a local socket, or when the app's uid is not allowed. The config cannot
+ * change meanwhile: netlink replaces it under io_lock, which we hold.
  */
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 {
-	/* Netlink replaces the config under io_lock, which we hold. */
 	const struct sctls_config *cfg =
 		rcu_dereference_protected(helper->sn->config,
 					  lockdep_is_held(&helper->io_lock));
 	struct sctls_stats *stats = &helper->sn->stats;
+	struct sock *sk = sock->sk;
 	struct sctls_conn *conn;
 	struct sctls_open open;
 	kuid_t uid;
 	int err;
 
+	/* It may outlive the helper, orphaned with timers: hold the netns. */
+	sctls_sk_net_refcnt_upgrade(sk);
+
 	/* Refused unseen: who connected is not looked up for nothing. */
 	if (helper->nr_conns >= cfg->max_conns) {
 		stats->refused_max++;
+		sctls_who_forget(helper, sk);
 		err = -EMFILE;
 		goto err_reset;
 	}
 
 	memset(&open, 0, sizeof(open));
-	sctls_who_describe(helper, sock->sk, &open, &uid);
+	err = sctls_who_describe(helper, sk, &open, &uid);
+	if (err) {
+		/* An app that reset before the accept is simply gone. */
+		if (READ_ONCE(sk->sk_state) != TCP_CLOSE) {
+			stats->refused_not_local++;
+			pr_warn_ratelimited("refused a connection to port %u from a peer that is not a local socket\n",
+					    open.local_port);
+		}
+		goto err_reset;
+	}
 	if (!sctls_uid_allowed(cfg, uid)) {
 		stats->refused_policy++;
 		pr_info_ratelimited("refused uid %d (pid %d, %s) on port %u: not in the allow-list\n",
@@ -185,7 +218,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 		err = -EACCES;
 		goto err_reset;
 	}
-	conn = kmem_cache_zalloc(sctls_conn_cache, GFP_KERNEL);
+	conn = kmem_cache_zalloc(sctls_conn_cache, GFP_KERNEL_ACCOUNT);
 	if (!conn) {
 		err = -ENOMEM;
 		goto err_reset;
@@ -199,10 +232,12 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	conn->rx_credit = cfg->window;
 	conn->tx_credit = cfg->window;
 	INIT_LIST_HEAD(&conn->ready_node);
+	INIT_LIST_HEAD(&conn->closing_node);
 
 	/* Cyclic ids: a stale id is not soon reused. */
 	err = xa_alloc_cyclic(&helper->conns, &conn->id, conn,
-			      XA_LIMIT(1, U32_MAX), &helper->next_id, GFP_KERNEL);
+			      XA_LIMIT(1, U32_MAX), &helper->next_id,
+			      GFP_KERNEL_ACCOUNT);
 	if (err < 0) {
 		kmem_cache_free(sctls_conn_cache, conn);
 		goto err_reset;
@@ -210,15 +245,15 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	helper->nr_conns++;
 	stats->accepted++;
 	/* A relay adds no Nagle delay; the app's own socket keeps its choice. */
-	tcp_sock_set_nodelay(sock->sk);
+	tcp_sock_set_nodelay(sk);
 	sctls_conn_hook(conn);
 	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */
 	sctls_notify_open(helper, conn);
 	return 0;
 
 err_reset:
-	sctls_listen_disown(helper, sock);
-	sock_no_linger(sock->sk);
+	sctls_listen_disown(helper->sn, sock);
+	sock_no_linger(sk);
 	sock_release(sock);
 	return err;
 }
@@ -229,10 +264,12 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 	struct sctls_helper *helper = conn->helper;
 	struct sctls_stats *stats = &helper->sn->stats;
 
+	lockdep_assert_held(&helper->io_lock);
 	sctls_conn_unhook(conn);
 	spin_lock_bh(&helper->lock);
 	list_del_init(&conn->ready_node);
 	spin_unlock_bh(&helper->lock);
+	list_del(&conn->closing_node);
 	xa_erase(&helper->conns, conn->id);
 	helper->nr_conns--;
 
@@ -247,7 +284,7 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 	sctls_notify_close(helper, conn->id, reason, err, conn->bytes_from_app,
 			   conn->bytes_to_app);
 	sock_release(conn->sock);
-	kvfree(conn->staged);
+	sctls_conn_unstage(conn);
 	kmem_cache_free(sctls_conn_cache, conn);
 }
 
@@ -277,7 +314,33 @@ static void sctls_conn_finish(struct sctls_conn *conn)
 	sctls_conn_destroy(conn, SCTLS_CLOSED_HELPER, 0);
 }
 
-/* Send what the app's socket takes now; 0 or -errno from the socket. */
+/*
+ * The first failure of a connection is what its CLOSE reports: a socket
+ * error is read only once (sock_error() clears it), so it is kept here.
+ */
+static void sctls_conn_fail(struct sctls_conn *conn, int err, u8 reason)
+{
+	if (!conn->err) {
+		conn->err = err;
+		conn->err_reason = reason;
+	}
+	sctls_conn_queue(conn);
+}
+
+/* Whether the app's socket has failed; its error is kept. */
+static bool sctls_conn_check_socket(struct sctls_conn *conn)
+{
+	int err = sock_error(conn->sock->sk);
+
+	if (err)
+		sctls_conn_fail(conn, -err, SCTLS_CLOSED_APP_RESET);
+	return conn->err;
+}
+
+/*
+ * Send what the app's socket takes now: 0 with *sent, or -errno from the
+ * socket (-EFAULT: the helper's buffer faulted before anything was sent).
+ */
 static int sctls_conn_send(struct sctls_conn *conn, struct iov_iter *from,
 			   size_t len, size_t *sent)
 {
@@ -297,50 +360,86 @@ static void sctls_conn_sent(struct sctls_conn *conn, size_t sent)
 	conn->credit_back += sent;
 	conn->bytes_to_app += sent;
 	conn->helper->sn->stats.bytes_to_app += sent;
+	if (sent)
+		conn->progress = jiffies;
 }
 
-/* Push staged bytes; returns true when none are left. */
+static void sctls_conn_unstage(struct sctls_conn *conn)
+{
+	conn->helper->staged -= conn->staged_size;
+	kvfree(conn->staged);
+	conn->staged = NULL;
+	conn->staged_size = 0;
+	conn->staged_off = 0;
+	WRITE_ONCE(conn->staged_len, 0);
+}
+
+/* Push staged bytes; true when none are left. A socket error is kept. */
 static bool sctls_conn_flush(struct sctls_conn *conn)
 {
 	struct kvec vec;
 	struct iov_iter it;
 	size_t sent;
+	int err;
 
 	if (!conn->staged_len)
 		return true;
 	vec.iov_base = conn->staged + conn->staged_off;
 	vec.iov_len = conn->staged_len;
 	iov_iter_kvec(&it, ITER_SOURCE, &vec, 1, vec.iov_len);
-	if (sctls_conn_send(conn, &it, vec.iov_len, &sent))
-		sent = 0;	/* the socket failed: its state change closes it */
+	err = sctls_conn_send(conn, &it, vec.iov_len, &sent);
+	if (err)
+		sctls_conn_fail(conn, -err, SCTLS_CLOSED_APP_RESET);
 	conn->staged_off += sent;
 	WRITE_ONCE(conn->staged_len, conn->staged_len - sent);
 	sctls_conn_sent(conn, sent);
 	if (conn->staged_len)
 		return false;
-	kvfree(conn->staged);
-	conn->staged = NULL;
-	conn->staged_off = 0;
+	sctls_conn_unstage(conn);
 	return true;
+}
+
+/* Room for need staged bytes: the buffer grows to fit, within the bounds. */
+static int sctls_conn_stage_room(struct sctls_conn *conn, u32 need)
+{
+	struct sctls_helper *helper = conn->helper;
+	u32 size;
+	u8 *buf;
+
+	if (conn->staged_off + need <= conn->staged_size)
+		return 0;
+	if (need <= conn->staged_size) {
+		memmove(conn->staged, conn->staged + conn->staged_off,
+			conn->staged_len);
+		conn->staged_off = 0;
+		return 0;
+	}
+	/* Credit keeps need within the window; the namespace has a cap. */
+	size = max_t(u32, roundup_pow_of_two(need), SCTLS_MIN_WINDOW);
+	size = min(size, max(need, conn->window));
+	if (helper->staged - conn->staged_size + size > SCTLS_MAX_STAGED)
+		return -ENOMEM;
+	buf = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+	if (conn->staged_len)
+		memcpy(buf, conn->staged + conn->staged_off, conn->staged_len);
+	kvfree(conn->staged);
+	helper->staged += size - conn->staged_size;
+	conn->staged = buf;
+	conn->staged_size = size;
+	conn->staged_off = 0;
+	return 0;
 }
 
 /* Keep bytes the socket refused, after any already kept. */
 static int sctls_conn_stage(struct sctls_conn *conn, struct iov_iter *from,
 			    size_t len)
 {
-	u32 window = conn->window;
+	int err = sctls_conn_stage_room(conn, conn->staged_len + len);
 
-	if (!conn->staged) {
-		conn->staged = kvmalloc(window, GFP_KERNEL);
-		if (!conn->staged)
-			return -ENOMEM;
-	}
-	/* Credit bounds staged bytes by the window: compact to make room. */
-	if (conn->staged_off + conn->staged_len + len > window) {
-		memmove(conn->staged, conn->staged + conn->staged_off,
-			conn->staged_len);
-		conn->staged_off = 0;
-	}
+	if (err)
+		return err;
 	if (!copy_from_iter_full(conn->staged + conn->staged_off +
 				 conn->staged_len, len, from))
 		return -EFAULT;
@@ -364,17 +463,21 @@ static int sctls_put_hdr(struct iov_iter *to, u16 type, u32 conn_id, u32 arg,
 
 /*
  * Receive up to max bytes of app data straight into the helper's buffer,
- * behind a header written afterwards. Returns the frame's length, 0 when no
- * bytes wait, or -errno from the socket (0 bytes and EOF: -EPIPE).
+ * behind its header. The header is written first, so that a buffer that
+ * faults takes no app bytes. Returns the frame's length, 0 when no bytes
+ * wait, or -errno from the socket (0 bytes and EOF: -EPIPE).
  */
 static ssize_t sctls_conn_recv_data(struct sctls_conn *conn,
 				    struct iov_iter *to, size_t max)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
 	struct iov_iter hdr_pos = *to;
-	int ret, err;
+	int ret;
 
-	iov_iter_advance(to, SCTLS_HDR_LEN);
+	if (sctls_put_hdr(to, SCTLS_DATA, conn->id, 0, max)) {
+		*to = hdr_pos;
+		return -EFAULT;
+	}
 	msg.msg_iter = *to;
 	iov_iter_truncate(&msg.msg_iter, max);
 	ret = sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT);
@@ -384,44 +487,42 @@ static ssize_t sctls_conn_recv_data(struct sctls_conn *conn,
 			return -EPIPE;
 		return ret == -EAGAIN ? 0 : ret;
 	}
+	if (sctls_put_hdr(&hdr_pos, SCTLS_DATA, conn->id, 0, ret)) {
+		/* The helper unmapped its buffer under us: the bytes are lost. */
+		*to = hdr_pos;
+		sctls_conn_fail(conn, EFAULT, SCTLS_CLOSED_ERROR);
+		return 0;
+	}
 	iov_iter_advance(to, ret);
-	err = sctls_put_hdr(&hdr_pos, SCTLS_DATA, conn->id, 0, ret);
-	return err ? err : SCTLS_HDR_LEN + ret;
+	return SCTLS_HDR_LEN + ret;
 }
 
-/* Why a connection the kernel closes, with this errno, ended. */
-static u8 sctls_close_reason(const struct sctls_conn *conn, int err)
+/* Report a helper-closed connection: push staged bytes, then finish. */
+static void sctls_conn_report_closing(struct sctls_conn *conn)
 {
-	if (!err)
-		return SCTLS_CLOSED_APP;
-	if (conn->admin_reset)
-		return SCTLS_CLOSED_ADMIN;
-	return conn->err ? SCTLS_CLOSED_ERROR : SCTLS_CLOSED_APP_RESET;
+	if (!conn->err && sctls_conn_flush(conn))
+		sctls_conn_finish(conn);
+	else if (conn->err || sctls_conn_check_socket(conn))
+		sctls_conn_destroy(conn, conn->err_reason, conn->err);
 }
 
 /*
  * Turn a ready connection's state into frames in the helper's buffer.
  * Returns the bytes written (>= 0) and sets *again when the connection may
- * have more to say, or -ENOSPC / -EFAULT with nothing written. The
- * connection may be gone on return.
+ * have more to say, or -ENOSPC / -EFAULT with nothing written. A fault
+ * after some frames returns those frames: what was written is never lost.
+ * The connection may be gone on return.
  */
 static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 				 bool *again)
 {
-	struct sock *sk = conn->sock->sk;
 	size_t written = 0;
 	ssize_t ret;
-	int err;
 
+	lockdep_assert_held(&conn->helper->io_lock);
 	*again = false;
 	if (conn->closing) {
-		/* Closed by the helper: push staged bytes, report nothing. */
-		if (sctls_conn_flush(conn))
-			sctls_conn_finish(conn);
-		else if (sk->sk_err)
-			sctls_conn_destroy(conn, conn->admin_reset ?
-					   SCTLS_CLOSED_ADMIN :
-					   SCTLS_CLOSED_APP_RESET, sk->sk_err);
+		sctls_conn_report_closing(conn);
 		return 0;
 	}
 
@@ -437,24 +538,24 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 		written += SCTLS_OPEN_FRAME_LEN;
 	}
 
-	if (sctls_conn_flush(conn) && conn->helper_fin && !conn->shut_wr) {
+	if (!conn->err && sctls_conn_flush(conn) && conn->helper_fin &&
+	    !conn->shut_wr) {
 		kernel_sock_shutdown(conn->sock, SHUT_WR);
 		conn->shut_wr = true;
 	}
 
 	/* Credit goes back in quarters of the window, not per frame. */
-	if (conn->credit_back >= conn->window / 4) {
+	if (!conn->err && conn->credit_back >= conn->window / 4) {
 		if (iov_iter_count(to) < SCTLS_HDR_LEN)
 			goto no_space;
 		if (sctls_put_hdr(to, SCTLS_CREDIT, conn->id, conn->credit_back, 0))
-			return -EFAULT;
+			goto fault;
 		conn->tx_credit += conn->credit_back;
 		conn->credit_back = 0;
 		written += SCTLS_HDR_LEN;
 	}
 
-	err = 0;
-	if (!conn->app_eof && conn->rx_credit) {
+	if (!conn->err && !conn->app_eof && conn->rx_credit) {
 		size_t room = iov_iter_count(to);
 
 		if (room < SCTLS_HDR_LEN + 1)
@@ -463,36 +564,35 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 			    (size_t)SCTLS_MAX_PAYLOAD);
 		ret = sctls_conn_recv_data(conn, to, room);
 		if (ret > 0) {
-			conn->rx_credit -= ret - SCTLS_HDR_LEN;
-			conn->bytes_from_app += ret - SCTLS_HDR_LEN;
-			conn->helper->sn->stats.bytes_from_app += ret - SCTLS_HDR_LEN;
-			written += ret;
+			size_t len = ret - SCTLS_HDR_LEN;
+
+			WRITE_ONCE(conn->rx_credit, conn->rx_credit - len);
+			conn->bytes_from_app += len;
+			conn->helper->sn->stats.bytes_from_app += len;
 			*again = true;
-			return written;
+			return written + ret;
 		}
-		if (ret == -EPIPE) {
+		if (ret == -EFAULT)
+			goto fault;
+		if (ret == -EPIPE && !sctls_conn_check_socket(conn)) {
 			if (sctls_put_hdr(to, SCTLS_FIN, conn->id, 0, 0))
-				return -EFAULT;
+				goto fault;
 			conn->app_eof = true;
 			written += SCTLS_HDR_LEN;
-		} else if (ret == -EFAULT) {
-			return written ? written : -EFAULT;
-		} else if (ret < 0) {
-			err = -ret;
+		} else if (ret < 0 && ret != -EPIPE) {
+			sctls_conn_fail(conn, -ret, SCTLS_CLOSED_APP_RESET);
 		}
 	}
 
 	/* A reset or error, or both directions done: the final CLOSE. */
-	if (!err)
-		err = conn->err;
-	if (!err)
-		err = -sock_error(sk);	/* reads and clears sk_err */
-	if (err || (conn->app_eof && conn->shut_wr)) {
+	if (conn->err || sctls_conn_check_socket(conn) ||
+	    (conn->app_eof && conn->shut_wr)) {
 		if (iov_iter_count(to) < SCTLS_HDR_LEN)
 			goto no_space;
-		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, err, 0))
-			return -EFAULT;
-		sctls_conn_destroy(conn, sctls_close_reason(conn, err), err);
+		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, conn->err, 0))
+			goto fault;
+		sctls_conn_destroy(conn, conn->err ? conn->err_reason :
+				   SCTLS_CLOSED_APP, conn->err);
 		return written + SCTLS_HDR_LEN;
 	}
 	return written;
@@ -500,6 +600,9 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 no_space:
 	*again = true;
 	return written ? written : -ENOSPC;
+fault:
+	*again = true;
+	return written ? written : -EFAULT;
 }
 
 /* Fill the helper's buffer with frames of ready connections. */
@@ -508,8 +611,9 @@ ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to)
 	size_t written = 0;
 	ssize_t ret = 0;
 
+	lockdep_assert_held(&helper->io_lock);
 	if (READ_ONCE(helper->accept_pending))
-		sctls_accept_all(helper);
+		sctls_accept_some(helper);
 
 	while (iov_iter_count(to) >= SCTLS_HDR_LEN) {
 		struct sctls_conn *conn;
@@ -540,18 +644,56 @@ ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to)
 	return ret == -ENOSPC ? -EINVAL : ret;
 }
 
+/*
+ * A helper's DATA: sent straight from its buffer, and what the app's socket
+ * refuses is staged. A payload that faults is refused with EFAULT before
+ * anything is sent. Should it fault midway all the same (the helper
+ * unmapped it meanwhile), what went out is accounted and the connection
+ * ends with EFAULT, since the stream has a hole.
+ */
+static int sctls_conn_data(struct sctls_conn *conn, struct iov_iter *payload,
+			   u32 len)
+{
+	size_t sent = 0;
+	int err = 0;
+
+	if (fault_in_iov_iter_readable(payload, len))
+		return -EFAULT;
+	if (!conn->staged_len) {
+		err = sctls_conn_send(conn, payload, len, &sent);
+		if (err == -EFAULT && !sent)
+			return -EFAULT;
+		iov_iter_advance(payload, sent);
+	}
+	conn->tx_credit -= len;
+	sctls_conn_sent(conn, sent);
+	if (!err && sent < len)
+		err = sctls_conn_stage(conn, payload, len - sent);
+	if (err) {
+		/* Kept, and the CLOSE tells it; the rest of the frame is gone. */
+		iov_iter_advance(payload, len - sent);
+		if (err == -EFAULT || err == -ENOMEM)
+			sctls_conn_fail(conn, -err, SCTLS_CLOSED_ERROR);
+		else
+			sctls_conn_fail(conn, -err, SCTLS_CLOSED_APP_RESET);
+		return 0;
+	}
+	if (conn->credit_back >= conn->window / 4)
+		sctls_conn_queue(conn);
+	return 0;
+}
+
 /* Apply one valid frame from the helper. */
 int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 		     struct iov_iter *payload)
 {
 	u32 len = hdr->len - SCTLS_HDR_LEN;
 	struct sctls_conn *conn;
-	size_t sent;
-	int err;
 
+	lockdep_assert_held(&helper->io_lock);
 	conn = xa_load(&helper->conns, hdr->conn);
 	if (!conn || conn->closing || conn->err) {
-		/* Gone a moment ago: a normal race, not an error. */
+		/* Gone, or going with a CLOSE on its way: not an error. */
 		helper->sn->stats.frames_dropped++;
 		iov_iter_advance(payload, len);
 		return 0;
@@ -563,37 +705,11 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 			return -EPIPE;
 		if (len > conn->tx_credit)
 			return -ENOBUFS;
-		sent = 0;
-		if (!conn->staged_len) {
-			err = sctls_conn_send(conn, payload, len, &sent);
-			if (err) {
-				/* The app is gone; its CLOSE is on its way. */
-				iov_iter_advance(payload, len);
-				conn->tx_credit -= len;
-				return 0;
-			}
-			iov_iter_advance(payload, sent);
-		}
-		conn->tx_credit -= len;
-		if (sent < len) {
-			err = sctls_conn_stage(conn, payload, len - sent);
-			if (err) {
-				/*
-				 * Part of the frame may be out already: end the
-				 * connection rather than make the helper resend.
-				 */
-				iov_iter_advance(payload, len - sent);
-				conn->err = -err;
-				sctls_conn_queue(conn);
-				return 0;
-			}
-		}
-		sctls_conn_sent(conn, sent);
-		if (conn->credit_back >= conn->window / 4)
-			sctls_conn_queue(conn);
-		return 0;
+		return sctls_conn_data(conn, payload, len);
 
 	case SCTLS_FIN:
+		if (conn->helper_fin)
+			return -EPIPE;
 		conn->helper_fin = true;
 		if (!conn->staged_len && !conn->shut_wr) {
 			kernel_sock_shutdown(conn->sock, SHUT_WR);
@@ -620,11 +736,44 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 			sctls_conn_finish(conn);
 			return 0;
 		}
-		/* Staged bytes first; the id is gone for the helper already. */
+		if (conn->err) {
+			sctls_conn_destroy(conn, conn->err_reason, conn->err);
+			return 0;
+		}
+		/*
+		 * Staged bytes first; the id is gone for the helper already.
+		 * An app that stops reading is reset after closing_timeout.
+		 */
 		conn->closing = true;
+		conn->progress = jiffies;
+		list_add_tail(&conn->closing_node, &helper->closing);
+		queue_delayed_work(system_wq, &helper->reap,
+				   sctls_closing_timeout * HZ);
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* Reset the helper-closed connections whose apps stopped reading. */
+void sctls_conn_reap(struct work_struct *work)
+{
+	struct sctls_helper *helper = container_of(to_delayed_work(work),
+						   struct sctls_helper, reap);
+	unsigned long timeout = sctls_closing_timeout * HZ, next = timeout;
+	struct sctls_conn *conn, *tmp;
+
+	mutex_lock(&helper->io_lock);
+	list_for_each_entry_safe(conn, tmp, &helper->closing, closing_node) {
+		unsigned long idle = jiffies - conn->progress;
+
+		if (idle >= timeout)
+			sctls_conn_destroy(conn, SCTLS_CLOSED_TIMEOUT, ETIMEDOUT);
+		else
+			next = min(next, timeout - idle);
+	}
+	if (!list_empty(&helper->closing))
+		queue_delayed_work(system_wq, &helper->reap, next);
+	mutex_unlock(&helper->io_lock);
 }
 
 /*
@@ -633,8 +782,10 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
  */
 int sctls_conn_reset(struct sctls_helper *helper, u32 id)
 {
-	struct sctls_conn *conn = xa_load(&helper->conns, id);
+	struct sctls_conn *conn;
 
+	lockdep_assert_held(&helper->io_lock);
+	conn = xa_load(&helper->conns, id);
 	if (!conn)
 		return -ENOENT;
 	if (conn->closing) {
@@ -642,8 +793,8 @@ int sctls_conn_reset(struct sctls_helper *helper, u32 id)
 		sctls_conn_destroy(conn, SCTLS_CLOSED_ADMIN, ECONNABORTED);
 		return 0;
 	}
-	conn->admin_reset = true;
-	/* Sends the RST; the state change queues the connection. */
+	sctls_conn_fail(conn, ECONNABORTED, SCTLS_CLOSED_ADMIN);
+	/* Sends the RST now; the staged bytes are dropped at the CLOSE. */
 	tcp_abort(conn->sock->sk, ECONNABORTED);
 	return 0;
 }

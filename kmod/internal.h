@@ -7,6 +7,7 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/netlink.h>
 #include <linux/netfilter.h>
 #include <linux/rcupdate.h>
 #include <linux/skbuff.h>
@@ -16,12 +17,14 @@
 #include <linux/types.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <linux/sctls.h>
 
 #define SCTLS_LISTEN_BACKLOG	128
+#define SCTLS_ACCEPT_BATCH	16	/* accepted per read(), then frames */
 #define SCTLS_WHO_SLOTS		256	/* connecting SYNs remembered */
 
 struct sctls_who;
@@ -43,6 +46,8 @@ struct sctls_config {
 
 /* The module parameters: every namespace starts with these. */
 extern struct sctls_config sctls_defaults;
+/* Seconds a helper-closed connection may go without the app reading. */
+extern unsigned int sctls_closing_timeout;
 
 /* Counters of a namespace, changed under its helper's io_lock. */
 struct sctls_stats {
@@ -56,13 +61,25 @@ struct sctls_stats {
 	u64 bytes_to_app;
 	u64 frames_dropped;
 	u64 writes_rejected;
+	u64 refused_not_local;
 };
 
-/* A loopback listening port: IPv4 and, when the kernel has it, IPv6. */
-struct sctls_listener {
+/*
+ * A served port: its sockets on 127.0.0.1 and ::1, bound to the loopback
+ * device from the moment the namespace is served until the port is removed
+ * or the namespace ends, so that no local app can take the port. They
+ * listen only while a helper is attached.
+ */
+struct sctls_port {
 	u16 port;
+	int err;		/* 0 when held, else why binding failed */
 	unsigned int nr_socks;
-	struct socket *socks[2];
+	struct socket *socks[2];	/* IPv4; IPv6 when the kernel has it */
+};
+
+struct sctls_ports {
+	unsigned int nr;
+	struct sctls_port port[SCTLS_MAX_PORTS];
 };
 
 /*
@@ -83,9 +100,9 @@ struct sctls_helper {
 	struct xarray conns;		/* id -> struct sctls_conn */
 	u32 next_id;
 	unsigned int nr_conns;
-	struct sctls_listener listeners[SCTLS_MAX_PORTS];
-	unsigned int nr_listeners;
-	void (*listen_data_ready)(struct sock *sk);	/* theirs, restored */
+	size_t staged;			/* bytes of staging buffers, all conns */
+	struct list_head closing;	/* conns closed orderly, bytes still out */
+	struct delayed_work reap;	/* resets closing conns that stall */
 
 	spinlock_t lock;		/* ready, accept_pending; from softirq */
 	struct list_head ready;		/* conns with something to do */
@@ -95,9 +112,14 @@ struct sctls_helper {
 
 /* Per network namespace state, in net_generic(net, sctls_net_id). */
 struct sctls_net {
-	struct mutex lock;		/* helper, config changes */
+	struct net *net;
+	struct mutex lock;		/* helper, config, ports, serving */
+	bool served;			/* ports held and hooks in place */
 	struct sctls_helper *helper;	/* NULL when no helper is attached */
 	struct sctls_config __rcu *config;
+	/* Changed under lock, and the helper's io_lock when it has one. */
+	struct sctls_ports ports;
+	void (*tcp_data_ready)(struct sock *sk);	/* TCP's own */
 	struct sctls_who __rcu *who;	/* the helper's, for the hook */
 	struct sctls_stats stats;
 	atomic64_t refused_no_helper;	/* counted by the netfilter hook */
@@ -136,19 +158,23 @@ static inline bool sctls_helper_has_work(struct sctls_helper *helper)
 }
 
 /* listen.c */
-int sctls_listen_update(struct sctls_helper *helper,
-			const struct sctls_config *cfg);
-void sctls_listen_stop(struct sctls_helper *helper);
-void sctls_accept_all(struct sctls_helper *helper);
-void sctls_listen_disown(struct sctls_helper *helper, struct socket *sock);
+int sctls_serve(struct sctls_net *sn);
+void sctls_unserve(struct sctls_net *sn);
+int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
+		       struct netlink_ext_ack *extack);
+int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper);
+void sctls_ports_unlisten(struct sctls_net *sn);
+void sctls_accept_some(struct sctls_helper *helper);
+void sctls_listen_disown(struct sctls_net *sn, struct socket *sock);
 
 /* who.c */
-int sctls_who_net_init(struct net *net);
-void sctls_who_net_exit(struct net *net);
+int sctls_who_hooks_register(struct sctls_net *sn);
+void sctls_who_hooks_unregister(struct sctls_net *sn);
 int sctls_who_start(struct sctls_helper *helper);
 void sctls_who_stop(struct sctls_helper *helper);
-void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
-			struct sctls_open *open, kuid_t *uid);
+void sctls_who_forget(struct sctls_helper *helper, struct sock *sk);
+int sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
+		       struct sctls_open *open, kuid_t *uid);
 
 /* conn.c */
 int sctls_conn_cache_init(void);
@@ -161,6 +187,7 @@ ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to);
 int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 		     struct iov_iter *payload);
 void sctls_conn_destroy_all(struct sctls_helper *helper);
+void sctls_conn_reap(struct work_struct *work);
 
 /* netlink.c */
 int sctls_genl_init(void);

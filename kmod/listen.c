@@ -1,8 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sctls: the loopback listening sockets of a helper's namespace. They exist
- * only while the helper holds /dev/sctls; their callback only tells the
- * helper that connections wait, and the helper's read() accepts them.
+ * sctls: the served loopback ports of a namespace. From the moment the
+ * namespace is served until a port is removed or the namespace ends, the
+ * module holds the port on 127.0.0.1 and ::1, bound to the loopback device,
+ * so that no local app can bind it and pose as the card. The sockets listen
+ * only while a helper is attached; without one they are merely bound, and a
+ * connect() is refused at once. Their callback only tells the helper that
+ * connections wait; the helper's read() accepts them.
+ *
+ * No SO_REUSEADDR: with it, an app's SO_REUSEADDR socket could bind beside
+ * a socket that is not listening, and listen first. SO_REUSEPORT instead,
+ * with an owner no app can have (INVALID_UID), so that no app can join the
+ * port's group, while the TIME_WAIT sockets of an earlier holder (reuseport,
+ * as they inherited it) do not keep the port from being held again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,8 +31,8 @@ static void sctls_listen_data_ready(struct sock *sk)
 	struct sctls_helper *helper;
 
 	read_lock_bh(&sk->sk_callback_lock);
-	helper = sk->sk_user_data;
-	/* Accepted children inherit this callback until theirs is installed. */
+	/* NOCOPY: accepted children do not inherit the helper. */
+	helper = __locked_read_sk_user_data_with_flags(sk, 0);
 	if (helper && sk->sk_state == TCP_LISTEN) {
 		WRITE_ONCE(helper->accept_pending, true);
 		wake_up_interruptible(&helper->wait);
@@ -30,20 +40,32 @@ static void sctls_listen_data_ready(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static int sctls_listen_one(struct sctls_helper *helper, int family, u16 port,
-			    struct socket **sockp)
+static const char *sctls_family_name(int family)
+{
+	return family == AF_INET ? "127.0.0.1" : "[::1]";
+}
+
+/* A socket bound to the loopback port, not listening: *sockp, or -errno. */
+static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
+			   struct socket **sockp)
 {
 	struct sockaddr_storage addr = {};
 	struct socket *sock;
 	struct sock *sk;
 	int addrlen, err;
 
-	err = sock_create_kern(helper->net, family, SOCK_STREAM, IPPROTO_TCP,
+	err = sock_create_kern(sn->net, family, SOCK_STREAM, IPPROTO_TCP,
 			       &sock);
 	if (err)
 		return err;
 	sk = sock->sk;
-	sock_set_reuseaddr(sk);
+	err = sock_bindtoindex(sk, LOOPBACK_IFINDEX, true);
+	if (err)
+		goto err_release;
+	sock_set_reuseport(sk);
+	lock_sock(sk);
+	sk->sk_uid = INVALID_UID;
+	release_sock(sk);
 	/* A new namespace's loopback may not be up yet: serve once it is. */
 	ip_sock_set_freebind(sk);
 
@@ -65,22 +87,13 @@ static int sctls_listen_one(struct sctls_helper *helper, int family, u16 port,
 	}
 
 	err = kernel_bind(sock, (struct sockaddr *)&addr, addrlen);
-	if (err) {
-		pr_warn("cannot bind loopback port %u (%s): error %d\n", port,
-			family == AF_INET ? "IPv4" : "IPv6", err);
-		goto err_release;
-	}
-
-	write_lock_bh(&sk->sk_callback_lock);
-	helper->listen_data_ready = sk->sk_data_ready;
-	sk->sk_user_data = helper;
-	sk->sk_data_ready = sctls_listen_data_ready;
-	write_unlock_bh(&sk->sk_callback_lock);
-
-	err = kernel_listen(sock, SCTLS_LISTEN_BACKLOG);
 	if (err)
 		goto err_release;
 
+	write_lock_bh(&sk->sk_callback_lock);
+	sn->tcp_data_ready = sk->sk_data_ready;
+	sk->sk_data_ready = sctls_listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
 	*sockp = sock;
 	return 0;
 
@@ -89,122 +102,272 @@ err_release:
 	return err;
 }
 
-static void sctls_unlisten_sock(struct sctls_helper *helper,
-				struct socket *sock)
+static void sctls_port_release(struct sctls_port *p)
 {
-	struct sock *sk = sock->sk;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_user_data = NULL;
-	sk->sk_data_ready = helper->listen_data_ready;
-	write_unlock_bh(&sk->sk_callback_lock);
-	/* Connections still in the accept queue are reset. */
-	sock_release(sock);
+	while (p->nr_socks)
+		sock_release(p->socks[--p->nr_socks]);
 }
 
-/* Stop listening on listeners[i]; accepted connections carry on. */
-static void sctls_unlisten(struct sctls_helper *helper, unsigned int i)
+/* Hold a port on both loopback addresses, or on neither: 0 or -errno. */
+static int sctls_port_hold(struct sctls_net *sn, struct sctls_port *p)
 {
-	struct sctls_listener *l = &helper->listeners[i];
-
-	while (l->nr_socks)
-		sctls_unlisten_sock(helper, l->socks[--l->nr_socks]);
-	*l = helper->listeners[--helper->nr_listeners];
-}
-
-static int sctls_listen_port(struct sctls_helper *helper, u16 port)
-{
-	struct sctls_listener *l = &helper->listeners[helper->nr_listeners];
+	static const int families[] = { AF_INET, AF_INET6 };
+	unsigned int i;
 	int err;
 
-	l->port = port;
-	l->nr_socks = 0;
-	err = sctls_listen_one(helper, AF_INET, port, &l->socks[0]);
-	if (err)
-		return err;
-	l->nr_socks++;
-	err = sctls_listen_one(helper, AF_INET6, port, &l->socks[1]);
-	/* A kernel without IPv6 still serves IPv4. */
-	if (err && err != -EAFNOSUPPORT) {
-		sctls_unlisten_sock(helper, l->socks[0]);
-		return err;
+	if (p->nr_socks)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(families); i++) {
+		err = sctls_port_bind(sn, families[i], p->port,
+				      &p->socks[p->nr_socks]);
+		/* A kernel without IPv6 still serves IPv4. */
+		if (err == -EAFNOSUPPORT && families[i] == AF_INET6)
+			continue;
+		if (err) {
+			pr_warn("cannot hold port %s:%u: error %d%s\n",
+				sctls_family_name(families[i]), p->port, err,
+				err == -EADDRINUSE ?
+				" (another socket has it; it is not served)" : "");
+			sctls_port_release(p);
+			p->err = err;
+			return err;
+		}
+		p->nr_socks++;
 	}
-	if (!err)
-		l->nr_socks++;
-	helper->nr_listeners++;
+	p->err = 0;
 	return 0;
 }
 
-static bool sctls_listening(struct sctls_helper *helper, u16 port)
+static int sctls_port_listen(struct sctls_port *p, struct sctls_helper *helper)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < p->nr_socks; i++) {
+		struct sock *sk = p->socks[i]->sk;
+
+		write_lock_bh(&sk->sk_callback_lock);
+		__rcu_assign_sk_user_data_with_flags(sk, helper,
+						     SK_USER_DATA_NOCOPY);
+		write_unlock_bh(&sk->sk_callback_lock);
+		err = kernel_listen(p->socks[i], SCTLS_LISTEN_BACKLOG);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Back to a bound socket: a read shutdown of a listener resets the
+ * connections in its accept queue and keeps the address and port.
+ */
+static void sctls_port_unlisten(struct sctls_port *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < helper->nr_listeners; i++)
-		if (helper->listeners[i].port == port)
-			return true;
-	return false;
+	for (i = 0; i < p->nr_socks; i++) {
+		struct sock *sk = p->socks[i]->sk;
+
+		write_lock_bh(&sk->sk_callback_lock);
+		rcu_assign_sk_user_data(sk, NULL);
+		write_unlock_bh(&sk->sk_callback_lock);
+		if (sk->sk_state == TCP_LISTEN)
+			kernel_sock_shutdown(p->socks[i], SHUT_RD);
+	}
+}
+
+static struct sctls_port *sctls_ports_find(struct sctls_ports *ports, u16 port)
+{
+	unsigned int i;
+
+	for (i = 0; i < ports->nr; i++)
+		if (ports->port[i].port == port)
+			return &ports->port[i];
+	return NULL;
 }
 
 /*
- * Listen on exactly cfg's ports: new ones first, so that a port that cannot
- * be had changes nothing; then close the ports no longer served. Called
- * under io_lock, or before the helper is visible.
+ * Start serving a namespace, once: the netfilter hooks, then the ports of
+ * its configuration. A port that another socket has already is logged and
+ * left unheld (sctls show names it); a helper cannot attach until it is
+ * free. Called under sn->lock.
  */
-int sctls_listen_update(struct sctls_helper *helper,
-			const struct sctls_config *cfg)
+int sctls_serve(struct sctls_net *sn)
 {
-	unsigned int i, old = helper->nr_listeners;
+	const struct sctls_config *cfg = sctls_config_locked(sn);
+	unsigned int i;
 	int err;
 
+	lockdep_assert_held(&sn->lock);
+	if (sn->served)
+		return 0;
+	err = sctls_who_hooks_register(sn);
+	if (err)
+		return err;
 	for (i = 0; i < cfg->nr_ports; i++) {
-		if (sctls_listening(helper, cfg->ports[i]))
-			continue;
-		err = sctls_listen_port(helper, cfg->ports[i]);
-		if (err) {
-			while (helper->nr_listeners > old)
-				sctls_unlisten(helper, helper->nr_listeners - 1);
-			return err;
-		}
+		struct sctls_port *p = &sn->ports.port[i];
+
+		p->port = cfg->ports[i];
+		sctls_port_hold(sn, p);
 	}
-	i = helper->nr_listeners;
-	while (i--)
-		if (!sctls_config_serves(cfg, helper->listeners[i].port))
-			sctls_unlisten(helper, i);
+	sn->ports.nr = cfg->nr_ports;
+	sn->served = true;
 	return 0;
 }
 
-void sctls_listen_stop(struct sctls_helper *helper)
+/* The namespace is ending: no hook, no port. No helper is left. */
+void sctls_unserve(struct sctls_net *sn)
 {
-	while (helper->nr_listeners)
-		sctls_unlisten(helper, helper->nr_listeners - 1);
+	unsigned int i;
+
+	if (!sn->served)
+		return;
+	sctls_who_hooks_unregister(sn);
+	for (i = 0; i < sn->ports.nr; i++)
+		sctls_port_release(&sn->ports.port[i]);
+	sn->ports.nr = 0;
+	sn->served = false;
 }
 
 /*
- * An accepted socket inherits the listener's callback and user data: give
- * it TCP's own back before it outlives the helper or the module.
+ * Serve exactly cfg's ports, all or nothing. The new set is built aside:
+ * kept ports move over, missing ones are bound (and listen, with a helper),
+ * and only when all of that worked are the removed ones closed. On failure
+ * the old set is untouched. Under sn->lock and, with a helper, its io_lock.
  */
-void sctls_listen_disown(struct sctls_helper *helper, struct socket *sock)
+int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
+		       struct netlink_ext_ack *extack)
+{
+	struct sctls_helper *helper = sn->helper;
+	struct sctls_ports *old = &sn->ports;
+	struct sctls_ports *new;
+	unsigned int i, j;
+	int err = 0;
+
+	lockdep_assert_held(&sn->lock);
+	if (helper)
+		lockdep_assert_held(&helper->io_lock);
+	if (!sn->served)
+		return 0;	/* sctls_serve() takes the config as it is */
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	for (i = 0; i < cfg->nr_ports; i++) {
+		struct sctls_port *p = &new->port[new->nr++];
+		struct sctls_port *kept = sctls_ports_find(old, cfg->ports[i]);
+
+		if (kept && kept->nr_socks) {
+			*p = *kept;
+			continue;
+		}
+		/* New, or kept but not held: try to hold it now. */
+		p->port = cfg->ports[i];
+		err = sctls_port_hold(sn, p);
+		if (!err && helper)
+			err = sctls_port_listen(p, helper);
+		if (err && kept && !helper) {
+			err = 0;	/* unheld as before; named by show */
+		} else if (err) {
+			/* The kernel log names the port and the error. */
+			if (err == -EADDRINUSE)
+				NL_SET_ERR_MSG(extack, "a new port is in use by another socket");
+			else
+				NL_SET_ERR_MSG(extack, "cannot hold a new port");
+			goto undo;
+		}
+	}
+
+	/* Committed: close the ports no longer served. */
+	for (i = 0; i < old->nr; i++)
+		if (!sctls_ports_find(new, old->port[i].port))
+			sctls_port_release(&old->port[i]);
+	*old = *new;
+	kfree(new);
+	return 0;
+
+undo:
+	for (j = 0; j <= i; j++) {
+		struct sctls_port *p = &new->port[j];
+		struct sctls_port *kept = sctls_ports_find(old, p->port);
+
+		if (!kept || !kept->nr_socks)
+			sctls_port_release(p);
+	}
+	kfree(new);
+	return err;
+}
+
+/*
+ * The helper attaches: every port held (those taken before are tried
+ * again) and listening, or none listening and -errno. Under sn->lock.
+ */
+int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper)
+{
+	unsigned int i;
+	int err = 0;
+
+	lockdep_assert_held(&sn->lock);
+	for (i = 0; i < sn->ports.nr && !err; i++) {
+		err = sctls_port_hold(sn, &sn->ports.port[i]);
+		if (!err)
+			err = sctls_port_listen(&sn->ports.port[i], helper);
+	}
+	if (err)
+		sctls_ports_unlisten(sn);
+	return err;
+}
+
+/* The helper is gone: the ports stay held, and refuse connections. */
+void sctls_ports_unlisten(struct sctls_net *sn)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&sn->lock);
+	for (i = 0; i < sn->ports.nr; i++)
+		sctls_port_unlisten(&sn->ports.port[i]);
+}
+
+/*
+ * An accepted socket inherits the listener's callback: give it TCP's own
+ * back before it outlives the helper or the module.
+ */
+void sctls_listen_disown(struct sctls_net *sn, struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_user_data = NULL;
-	sk->sk_data_ready = helper->listen_data_ready;
+	rcu_assign_sk_user_data(sk, NULL);
+	sk->sk_data_ready = sn->tcp_data_ready;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* Accept every waiting connection; called from the helper's read(). */
-void sctls_accept_all(struct sctls_helper *helper)
+/*
+ * Accept waiting connections, at most a batch per call so that a flood of
+ * connectors cannot keep the helper's read() from returning the frames of
+ * the connections it has; accept_pending stays set when more may wait.
+ * Called from the helper's read(), under io_lock.
+ */
+void sctls_accept_some(struct sctls_helper *helper)
 {
+	struct sctls_ports *ports = &helper->sn->ports;
+	unsigned int budget = SCTLS_ACCEPT_BATCH;
 	unsigned int i, j;
 
+	lockdep_assert_held(&helper->io_lock);
 	WRITE_ONCE(helper->accept_pending, false);
-	for (i = 0; i < helper->nr_listeners; i++) {
-		struct sctls_listener *l = &helper->listeners[i];
+	for (i = 0; i < ports->nr; i++) {
+		struct sctls_port *p = &ports->port[i];
 		struct socket *sock;
 
-		for (j = 0; j < l->nr_socks; j++)
-			while (kernel_accept(l->socks[j], &sock, O_NONBLOCK) == 0)
+		for (j = 0; j < p->nr_socks; j++) {
+			while (budget &&
+			       kernel_accept(p->socks[j], &sock, O_NONBLOCK) == 0) {
+				budget--;
 				sctls_conn_add(helper, sock);
+			}
+		}
 	}
+	if (!budget)
+		WRITE_ONCE(helper->accept_pending, true);
 }

@@ -23,6 +23,10 @@ static uint window = 65536;
 module_param(window, uint, 0444);
 MODULE_PARM_DESC(window, "initial credit per connection and direction in bytes, 4096..16777216 (default 65536)");
 
+unsigned int sctls_closing_timeout = 60;
+module_param_named(closing_timeout, sctls_closing_timeout, uint, 0444);
+MODULE_PARM_DESC(closing_timeout, "seconds a connection the helper closed may wait for its app to read, 1..3600 (default 60)");
+
 struct sctls_config sctls_defaults;
 unsigned int sctls_net_id __read_mostly;
 
@@ -30,30 +34,49 @@ static __net_init int sctls_net_init(struct net *net)
 {
 	struct sctls_net *sn = sctls_net(net);
 	struct sctls_config *cfg;
-	int err;
+	int err = 0;
 
+	sn->net = net;
 	mutex_init(&sn->lock);
-	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL);
+	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg)
 		return -ENOMEM;
 	RCU_INIT_POINTER(sn->config, cfg);
-	err = sctls_who_net_init(net);
-	if (err)
-		kfree(cfg);
+	/* The host's namespace is served from the start; others on demand. */
+	if (net_eq(net, &init_net)) {
+		mutex_lock(&sn->lock);
+		err = sctls_serve(sn);
+		mutex_unlock(&sn->lock);
+		if (err)
+			kfree(cfg);
+	}
 	return err;
 }
 
-/* No helper is left: it holds a reference on its namespace. */
+/*
+ * The namespace is going, and no helper is left (it holds a reference):
+ * hooks and ports go first, so that a SYN still in the hook on another CPU
+ * finishes before the exit, one RCU grace period later, frees the config.
+ */
+static __net_exit void sctls_net_pre_exit(struct net *net)
+{
+	struct sctls_net *sn = sctls_net(net);
+
+	mutex_lock(&sn->lock);
+	sctls_unserve(sn);
+	mutex_unlock(&sn->lock);
+}
+
 static __net_exit void sctls_net_exit(struct net *net)
 {
 	struct sctls_net *sn = sctls_net(net);
 
-	sctls_who_net_exit(net);
 	kfree(rcu_dereference_protected(sn->config, true));
 }
 
 static struct pernet_operations sctls_net_ops = {
 	.init = sctls_net_init,
+	.pre_exit = sctls_net_pre_exit,
 	.exit = sctls_net_exit,
 	.id = &sctls_net_id,
 	.size = sizeof(struct sctls_net),
@@ -96,6 +119,12 @@ static int sctls_config_load(void)
 		return -EINVAL;
 	}
 	sctls_defaults.window = window;
+
+	if (sctls_closing_timeout < 1 || sctls_closing_timeout > 3600) {
+		pr_err("closing_timeout=%u is out of range 1..3600\n",
+		       sctls_closing_timeout);
+		return -EINVAL;
+	}
 	return 0;
 }
 

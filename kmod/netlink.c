@@ -15,11 +15,20 @@
 
 enum { SCTLS_MCGRP_EVENTS };
 
+/*
+ * Events name the apps that connect: for administrators only. A kernel
+ * that cannot restrict a group to them gets no events group at all.
+ */
+#ifdef GENL_MCAST_CAP_NET_ADMIN
 static const struct genl_multicast_group sctls_mcgrps[] = {
-	/* Events name the apps that connect: for administrators only. */
 	[SCTLS_MCGRP_EVENTS] = { .name = SCTLS_GENL_MCGRP_EVENTS,
-				 .flags = SCTLS_MCGRP_ADMIN },
+				 .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
+#define SCTLS_NR_MCGRPS		ARRAY_SIZE(sctls_mcgrps)
+#else
+#define sctls_mcgrps		NULL
+#define SCTLS_NR_MCGRPS		0
+#endif
 
 static const struct nla_policy sctls_port_list_policy[SCTLS_A_MAX + 1] = {
 	[SCTLS_A_PORT] = { .type = NLA_U16 },
@@ -72,6 +81,7 @@ static int sctls_put_stats(struct sk_buff *skb, struct sctls_net *sn)
 		{ SCTLS_STAT_BYTES_TO_APP, st->bytes_to_app },
 		{ SCTLS_STAT_FRAMES_DROPPED, st->frames_dropped },
 		{ SCTLS_STAT_WRITES_REJECTED, st->writes_rejected },
+		{ SCTLS_STAT_REFUSED_NOT_LOCAL, st->refused_not_local },
 	};
 	struct nlattr *nest;
 	unsigned int i;
@@ -116,6 +126,23 @@ static int sctls_put_config(struct sk_buff *skb, const struct sctls_config *cfg,
 	return 0;
 }
 
+/* Served ports that another socket had first: not served until freed. */
+static int sctls_put_unheld(struct sk_buff *skb, struct sctls_net *sn)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	nest = nla_nest_start(skb, SCTLS_A_PORTS_UNHELD);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < sn->ports.nr; i++)
+		if (sn->ports.port[i].err &&
+		    nla_put_u16(skb, SCTLS_A_PORT, sn->ports.port[i].port))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 /* Config, helper and counters, read under sn->lock and the helper's io_lock. */
 static int sctls_fill_state(struct sk_buff *skb, struct sctls_net *sn,
 			    struct user_namespace *user_ns)
@@ -128,6 +155,8 @@ static int sctls_fill_state(struct sk_buff *skb, struct sctls_net *sn,
 	if (helper)
 		mutex_lock(&helper->io_lock);
 	err = sctls_put_config(skb, sctls_config_locked(sn), user_ns);
+	if (!err)
+		err = sctls_put_unheld(skb, sn);
 	if (!err && helper &&
 	    nla_put_u32(skb, SCTLS_A_HELPER_PID,
 			pid_nr_ns(helper->pid, helper->pid_ns)))
@@ -246,7 +275,7 @@ static int sctls_nl_set(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&sn->lock);
 	old = sctls_config_locked(sn);
-	cfg = kmemdup(old, sizeof(*cfg), GFP_KERNEL);
+	cfg = kmemdup(old, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg) {
 		err = -ENOMEM;
 		goto out_unlock;
@@ -277,21 +306,20 @@ static int sctls_nl_set(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		goto out_free;
 
+	/* Configuring a namespace serves it: its ports are held from now. */
+	err = sctls_serve(sn);
+	if (err)
+		goto out_free;
 	helper = sn->helper;
-	if (helper) {
+	if (helper)
 		mutex_lock(&helper->io_lock);
-		err = sctls_listen_update(helper, cfg);
-		if (!err)
-			rcu_assign_pointer(sn->config, cfg);
-		mutex_unlock(&helper->io_lock);
-		if (err) {
-			NL_SET_ERR_MSG_ATTR(extack, attrs[SCTLS_A_PORTS],
-					    "cannot listen on a new port: in use?");
-			goto out_free;
-		}
-	} else {
+	err = sctls_ports_update(sn, cfg, extack);
+	if (!err)
 		rcu_assign_pointer(sn->config, cfg);
-	}
+	if (helper)
+		mutex_unlock(&helper->io_lock);
+	if (err)
+		goto out_free;
 	mutex_unlock(&sn->lock);
 	kfree_rcu(old, rcu);
 	return 0;
@@ -409,7 +437,7 @@ static struct genl_family sctls_genl_family __ro_after_init = {
 	.ops = sctls_genl_ops,
 	.n_ops = ARRAY_SIZE(sctls_genl_ops),
 	.mcgrps = sctls_mcgrps,
-	.n_mcgrps = ARRAY_SIZE(sctls_mcgrps),
+	.n_mcgrps = SCTLS_NR_MCGRPS,
 };
 
 /* An event message, or NULL when nobody listens in this namespace. */
@@ -417,7 +445,8 @@ static struct sk_buff *sctls_event_new(struct net *net, u8 cmd, void **hdr)
 {
 	struct sk_buff *skb;
 
-	if (!genl_has_listeners(&sctls_genl_family, net, SCTLS_MCGRP_EVENTS))
+	if (!SCTLS_NR_MCGRPS ||
+	    !genl_has_listeners(&sctls_genl_family, net, SCTLS_MCGRP_EVENTS))
 		return NULL;
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)

@@ -44,35 +44,58 @@ struct sctls_who {
 	struct sctls_syn syns[SCTLS_WHO_SLOTS];
 };
 
+static bool sctls_syn_matches(const struct sctls_syn *s, u16 family,
+			      const void *saddr, __be16 sport, __be16 dport)
+{
+	return s->stamp && s->family == family && s->sport == sport &&
+	       s->dport == dport &&
+	       !memcmp(s->saddr, saddr, family == AF_INET ? 4 : 16);
+}
+
 static void sctls_who_record(struct sctls_who *who, u16 family,
 			     const void *saddr, __be16 sport, __be16 dport)
 {
-	struct sctls_syn *slot = NULL, *s;
+	struct sctls_syn *match = NULL, *free = NULL, *oldest = NULL;
+	struct sctls_syn *slot, *s;
 	char comm[TASK_COMM_LEN];
 	unsigned long now = jiffies;
 	unsigned int i;
+	u32 pid;
 
-	get_task_comm(comm, current);
+	/* A task outside the helper's pid namespace stays anonymous. */
+	pid = task_tgid_nr_ns(current, who->pid_ns);
+	if (pid)
+		get_task_comm(comm, current);
 
 	spin_lock_bh(&who->lock);
-	/* A free or expired slot, else the oldest: the table stays bounded. */
+	/*
+	 * The same 4-tuple first: the newest SYN replaces a stale one. Then a
+	 * free or expired slot, else the oldest: the table stays bounded.
+	 */
 	for (i = 0; i < SCTLS_WHO_SLOTS; i++) {
 		s = &who->syns[i];
-		if (!s->stamp || time_after(now, s->stamp + SCTLS_SYN_TTL)) {
-			slot = s;
+		if (sctls_syn_matches(s, family, saddr, sport, dport)) {
+			match = s;
 			break;
 		}
-		if (!slot || time_before(s->stamp, slot->stamp))
-			slot = s;
+		if (!s->stamp || time_after(now, s->stamp + SCTLS_SYN_TTL)) {
+			if (!free)
+				free = s;
+		} else if (!oldest || time_before(s->stamp, oldest->stamp)) {
+			oldest = s;
+		}
 	}
+	slot = match ?: free ?: oldest;
 	memset(slot, 0, sizeof(*slot));
 	slot->stamp = now ?: 1;
 	slot->family = family;
 	slot->sport = sport;
 	slot->dport = dport;
 	memcpy(slot->saddr, saddr, family == AF_INET ? 4 : 16);
-	slot->pid = task_tgid_nr_ns(current, who->pid_ns);
-	strscpy(slot->comm, comm, sizeof(slot->comm));
+	if (pid) {
+		slot->pid = pid;
+		strscpy(slot->comm, comm, sizeof(slot->comm));
+	}
 	spin_unlock_bh(&who->lock);
 }
 
@@ -126,10 +149,10 @@ static unsigned int sctls_who_hook(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
-int sctls_who_net_init(struct net *net)
+/* Only in served namespaces: the hook costs every locally sent packet. */
+int sctls_who_hooks_register(struct sctls_net *sn)
 {
 	static const u8 pfs[] = { NFPROTO_IPV4, NFPROTO_IPV6 };
-	struct sctls_net *sn = sctls_net(net);
 	unsigned int i;
 	int err;
 
@@ -141,12 +164,12 @@ int sctls_who_net_init(struct net *net)
 		ops->pf = pfs[i];
 		ops->hooknum = NF_INET_LOCAL_OUT;
 		ops->priority = INT_MIN;	/* only looks, first */
-		err = nf_register_net_hook(net, ops);
+		err = nf_register_net_hook(sn->net, ops);
 		/* Without IPv6 in the kernel, IPv4 alone. */
 		if (err && pfs[i] == NFPROTO_IPV6)
 			continue;
 		if (err) {
-			sctls_who_net_exit(net);
+			sctls_who_hooks_unregister(sn);
 			return err;
 		}
 		sn->nr_hooks++;
@@ -154,12 +177,14 @@ int sctls_who_net_init(struct net *net)
 	return 0;
 }
 
-void sctls_who_net_exit(struct net *net)
+/*
+ * From the pernet pre_exit: hooks still running on other CPUs may read the
+ * namespace's config, which the exit frees after an RCU grace period.
+ */
+void sctls_who_hooks_unregister(struct sctls_net *sn)
 {
-	struct sctls_net *sn = sctls_net(net);
-
 	while (sn->nr_hooks)
-		nf_unregister_net_hook(net, &sn->hooks[--sn->nr_hooks]);
+		nf_unregister_net_hook(sn->net, &sn->hooks[--sn->nr_hooks]);
 }
 
 /* The helper is attaching: remember connecting tasks from now on. */
@@ -167,7 +192,7 @@ int sctls_who_start(struct sctls_helper *helper)
 {
 	struct sctls_who *who;
 
-	who = kzalloc(sizeof(*who), GFP_KERNEL);
+	who = kzalloc(sizeof(*who), GFP_KERNEL_ACCOUNT);
 	if (!who)
 		return -ENOMEM;
 	spin_lock_init(&who->lock);
@@ -190,31 +215,43 @@ void sctls_who_stop(struct sctls_helper *helper)
 	helper->who = NULL;
 }
 
-/* The task recorded for the SYN of this accepted socket, forgotten after. */
+/*
+ * The task recorded for the SYN of this accepted socket, forgotten after,
+ * so that a later connection from the same port cannot be given it.
+ */
 static void sctls_who_task(struct sctls_helper *helper, struct sock *sk,
 			   struct sctls_open *open)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 	struct sctls_who *who = helper->who;
+	const void *saddr = &inet->inet_daddr;
 	unsigned int i;
 
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		saddr = &sk->sk_v6_daddr;
+#endif
 	spin_lock_bh(&who->lock);
 	for (i = 0; i < SCTLS_WHO_SLOTS; i++) {
 		struct sctls_syn *s = &who->syns[i];
 
-		if (s->stamp && s->family == sk->sk_family &&
-		    s->sport == inet->inet_dport &&
-		    s->dport == inet->inet_sport &&
-		    !memcmp(s->saddr, open->peer_addr,
-			    s->family == AF_INET ? 4 : 16)) {
-			if (s->pid)
+		if (sctls_syn_matches(s, sk->sk_family, saddr, inet->inet_dport,
+				      inet->inet_sport)) {
+			if (open && s->pid) {
 				open->pid = s->pid;
-			memcpy(open->comm, s->comm, sizeof(open->comm));
+				memcpy(open->comm, s->comm, sizeof(open->comm));
+			}
 			s->stamp = 0;
 			break;
 		}
 	}
 	spin_unlock_bh(&who->lock);
+}
+
+/* A connection refused unseen: its SYN's record goes with it. */
+void sctls_who_forget(struct sctls_helper *helper, struct sock *sk)
+{
+	sctls_who_task(helper, sk, NULL);
 }
 
 /*
@@ -226,7 +263,7 @@ static struct sock *sctls_who_peer(struct sock *sk)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 	struct net *net = sock_net(sk);
-	struct sock *peer;
+	struct sock *peer = NULL;
 
 	rcu_read_lock();
 	if (sk->sk_family == AF_INET)
@@ -234,18 +271,27 @@ static struct sock *sctls_who_peer(struct sock *sk)
 						     inet->inet_sport,
 						     inet->inet_daddr,
 						     ntohs(inet->inet_dport));
+#if IS_ENABLED(CONFIG_IPV6)
 	else
 		peer = sctls_inet6_lookup_established(net, &sk->sk_v6_rcv_saddr,
 						      inet->inet_sport,
 						      &sk->sk_v6_daddr,
 						      ntohs(inet->inet_dport));
+#endif
 	rcu_read_unlock();
 	return peer;
 }
 
-/* Fill an OPEN payload for an accepted socket, and the app's kuid. */
-void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
-			struct sctls_open *open, kuid_t *uid)
+/*
+ * Fill an OPEN payload for an accepted socket, and the app's kuid. The uid
+ * is the owner of the app's own socket, found in this namespace: a peer
+ * that has no socket here is not a local app (route_localnet=1 lets the
+ * network reach 127.0.0.0/8) and gets -ENOTCONN. An app that is already
+ * gone keeps its socket in the hash as a TIME_WAIT or request socket, and
+ * is described with an unknown uid.
+ */
+int sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
+		       struct sctls_open *open, kuid_t *uid)
 {
 	struct user_namespace *ns = helper->user_ns;
 	const struct inet_sock *inet = inet_sk(sk);
@@ -257,19 +303,24 @@ void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
 	if (sk->sk_family == AF_INET) {
 		memcpy(open->local_addr, &inet->inet_rcv_saddr, 4);
 		memcpy(open->peer_addr, &inet->inet_daddr, 4);
-	} else {
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
 		memcpy(open->local_addr, &sk->sk_v6_rcv_saddr, 16);
 		memcpy(open->peer_addr, &sk->sk_v6_daddr, 16);
 	}
+#endif
 	open->uid = SCTLS_ID_UNKNOWN;
 	open->gid = SCTLS_ID_UNKNOWN;
 	open->pid = SCTLS_ID_UNKNOWN;
 	*uid = INVALID_UID;
-	sctls_who_task(helper, sk, open);
 
 	peer = sctls_who_peer(sk);
-	if (!peer)
-		return;
+	if (!peer) {
+		sctls_who_forget(helper, sk);
+		return -ENOTCONN;
+	}
+	sctls_who_task(helper, sk, open);
 	if (sk_fullsock(peer)) {
 		*uid = sock_net_uid(sock_net(peer), peer);
 		open->uid = from_kuid_munged(ns, *uid);
@@ -282,4 +333,5 @@ void sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
 		read_unlock_bh(&peer->sk_callback_lock);
 	}
 	sock_gen_put(peer);
+	return 0;
 }

@@ -146,6 +146,8 @@
 #define SCTLS_MIN_WINDOW	4096U
 #define SCTLS_MAX_WINDOW	(16U << 20)
 #define SCTLS_MAX_CONNS		65536U
+/* Helper bytes the kernel keeps for apps' full sockets, per namespace. */
+#define SCTLS_MAX_STAGED	(64U << 20)
 
 struct sctls_hdr {
 	__u32 len;
@@ -255,6 +257,7 @@ enum sctls_attr {
 	SCTLS_A_AGE_MS,		/* u64 */
 	SCTLS_A_CLOSE_REASON,	/* u8: enum sctls_close_reason */
 	SCTLS_A_CLOSE_ERRNO,	/* u32 */
+	SCTLS_A_PORTS_UNHELD,	/* nest of SCTLS_A_PORT: served, not held */
 	__SCTLS_A_MAX
 };
 
@@ -280,6 +283,7 @@ enum sctls_stat {
 	SCTLS_STAT_BYTES_TO_APP,
 	SCTLS_STAT_FRAMES_DROPPED,	/* for connections already closed */
 	SCTLS_STAT_WRITES_REJECTED,	/* malformed helper writes */
+	SCTLS_STAT_REFUSED_NOT_LOCAL,	/* reset: the peer is no local socket */
 	__SCTLS_STAT_MAX
 };
 
@@ -301,6 +305,7 @@ enum sctls_close_reason {
 	SCTLS_CLOSED_ADMIN,	/* SCTLS_CMD_RESET */
 	SCTLS_CLOSED_HELPER_GONE,	/* the helper closed /dev/sctls */
 	SCTLS_CLOSED_ERROR,	/* the kernel could not keep the helper's bytes */
+	SCTLS_CLOSED_TIMEOUT,	/* closed by the helper; the app stopped reading */
 };
 
 #endif /* _UAPI_LINUX_SCTLS_H */

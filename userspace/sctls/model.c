@@ -61,6 +61,7 @@ static const char *const stat_names[SCTLS_STAT_MAX + 1] = {
 	[SCTLS_STAT_BYTES_TO_APP] = "bytes_to_app",
 	[SCTLS_STAT_FRAMES_DROPPED] = "frames_dropped",
 	[SCTLS_STAT_WRITES_REJECTED] = "writes_rejected",
+	[SCTLS_STAT_REFUSED_NOT_LOCAL] = "refused_not_local",
 };
 
 /* The counters in the order above; ones this build does not know are left out. */
@@ -69,7 +70,7 @@ static json_object *stats(struct nlattr *nest)
 	static const int order[] = {
 		SCTLS_STAT_ACCEPTED, SCTLS_STAT_ACTIVE, SCTLS_STAT_REFUSED_NO_HELPER,
 		SCTLS_STAT_REFUSED_MAX_CONNS, SCTLS_STAT_REFUSED_POLICY,
-		SCTLS_STAT_CLOSED_APP, SCTLS_STAT_CLOSED_HELPER, SCTLS_STAT_CLOSED_RESET,
+		SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_STAT_CLOSED_APP, SCTLS_STAT_CLOSED_HELPER, SCTLS_STAT_CLOSED_RESET,
 		SCTLS_STAT_BYTES_FROM_APP, SCTLS_STAT_BYTES_TO_APP,
 		SCTLS_STAT_FRAMES_DROPPED, SCTLS_STAT_WRITES_REJECTED,
 	};
@@ -93,6 +94,8 @@ json_object *model_state(struct nlattr **tb)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ports", id_list(tb[SCTLS_A_PORTS], SCTLS_A_PORT));
+	/* Served ports another socket had first: not served until it lets go. */
+	json_object_object_add(o, "ports_taken", id_list(tb[SCTLS_A_PORTS_UNHELD], SCTLS_A_PORT));
 	add_u32(o, "max_conns", tb[SCTLS_A_MAX_CONNS]);
 	add_u32(o, "window", tb[SCTLS_A_WINDOW]);
 	json_object_object_add(o, "allow_uids", id_list(tb[SCTLS_A_ALLOW_UIDS], SCTLS_A_UID));
@@ -166,6 +169,7 @@ static const char *reason_name(unsigned int reason)
 	case SCTLS_CLOSED_ADMIN: return "admin-reset";
 	case SCTLS_CLOSED_HELPER_GONE: return "helper-gone";
 	case SCTLS_CLOSED_ERROR: return "error";
+	case SCTLS_CLOSED_TIMEOUT: return "timeout";
 	default: return "unknown";
 	}
 }

@@ -46,6 +46,7 @@ static struct nla_policy reply_policy[SCTLS_A_MAX + 1] = {
 	[SCTLS_A_AGE_MS] = { .type = NLA_U64 },
 	[SCTLS_A_CLOSE_REASON] = { .type = NLA_U8 },
 	[SCTLS_A_CLOSE_ERRNO] = { .type = NLA_U32 },
+	[SCTLS_A_PORTS_UNHELD] = { .type = NLA_NESTED },
 };
 
 int sctls_nl_open(struct sctls_nl *nl)

@@ -439,6 +439,9 @@ static int open_device(const char *device)
 	case EBUSY:
 		log_err("%s is busy: another helper serves this network namespace", device);
 		break;
+	case EADDRINUSE:
+		log_err("%s: a served port is taken by another socket (sctls show names it; the kernel log says which): stop the program that has it", device);
+		break;
 	case EPERM:
 	case EACCES:
 		log_err("%s: permission denied: sctlsd needs root (CAP_NET_ADMIN)", device);
