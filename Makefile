@@ -29,7 +29,7 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test netlink_test sctlsd_test e2e_test pcsc_test
+SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test mc3_test bip_test

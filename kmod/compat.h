@@ -20,13 +20,15 @@ static inline struct inet_hashinfo *sctls_tcp_hashinfo(struct net *net)
 /*
  * Established-hash lookups, as 6.1 to 6.12 declare them. Later kernels drop
  * the hashinfo argument: test for that in their headers when adding them.
+ * The app's socket is looked up as a packet on lo would find it, so that an
+ * app bound to lo is found too.
  */
 static inline struct sock *
 sctls_inet_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 			      __be32 daddr, u16 hnum)
 {
 	return __inet_lookup_established(net, sctls_tcp_hashinfo(net), saddr,
-					 sport, daddr, hnum, 0, 0);
+					 sport, daddr, hnum, LOOPBACK_IFINDEX, 0);
 }
 
 static inline struct sock *
@@ -35,14 +37,17 @@ sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 			       u16 hnum)
 {
 	return __inet6_lookup_established(net, sctls_tcp_hashinfo(net), saddr,
-					  sport, daddr, hnum, 0, 0);
+					  sport, daddr, hnum, LOOPBACK_IFINDEX, 0);
 }
 
 /*
  * Kernel sockets hold no reference on their namespace. An accepted socket
  * that outlives the helper (orphaned in FIN_WAIT or CLOSING, with timers)
- * must hold one, as it would had an app created it. Newer kernels have
- * sk_net_refcnt_upgrade(); Kbuild looks for it in their headers.
+ * must hold one, as it would had an app created it. Newer kernels, and
+ * Debian's 6.12, have sk_net_refcnt_upgrade(); Kbuild looks for it in their
+ * headers. The fallback is what it does on 6.1, which has no netns tracker
+ * of its own for kernel sockets; a 6.2 to 6.13 kernel without the backport
+ * needs its tracker freed as well.
  */
 static inline void sctls_sk_net_refcnt_upgrade(struct sock *sk)
 {

@@ -458,7 +458,12 @@ static int sctls_put_hdr(struct iov_iter *to, u16 type, u32 conn_id, u32 arg,
 		.arg = arg,
 	};
 
-	return copy_to_iter(&hdr, sizeof(hdr), to) == sizeof(hdr) ? 0 : -EFAULT;
+	size_t copied = copy_to_iter(&hdr, sizeof(hdr), to);
+
+	if (copied == sizeof(hdr))
+		return 0;
+	iov_iter_revert(to, copied);	/* no partial header left behind */
+	return -EFAULT;
 }
 
 /*
@@ -692,6 +697,11 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 
 	lockdep_assert_held(&helper->io_lock);
 	conn = xa_load(&helper->conns, hdr->conn);
+	if (conn && conn->err && hdr->type == SCTLS_CLOSE) {
+		/* The helper lets go first: no CLOSE comes back. */
+		sctls_conn_destroy(conn, conn->err_reason, conn->err);
+		return 0;
+	}
 	if (!conn || conn->closing || conn->err) {
 		/* Gone, or going with a CLOSE on its way: not an error. */
 		helper->sn->stats.frames_dropped++;

@@ -104,6 +104,8 @@ struct sctls_helper {
 	struct list_head closing;	/* conns closed orderly, bytes still out */
 	struct delayed_work reap;	/* resets closing conns that stall */
 
+	unsigned int accept_next;	/* the listener the next batch starts at */
+
 	spinlock_t lock;		/* ready, accept_pending; from softirq */
 	struct list_head ready;		/* conns with something to do */
 	bool accept_pending;

@@ -10,9 +10,10 @@
  *
  * No SO_REUSEADDR: with it, an app's SO_REUSEADDR socket could bind beside
  * a socket that is not listening, and listen first. SO_REUSEPORT instead,
- * with an owner no app can have (INVALID_UID), so that no app can join the
- * port's group, while the TIME_WAIT sockets of an earlier holder (reuseport,
- * as they inherited it) do not keep the port from being held again.
+ * owned by global root (the owner these kernels compare, the socket inode's,
+ * is root's for our orphaned children too), so that an app can join the
+ * port's group only as global uid 0, while the TIME_WAIT sockets and orphans
+ * of an earlier holder do not keep the port from being held again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -62,10 +63,9 @@ static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 	err = sock_bindtoindex(sk, LOOPBACK_IFINDEX, true);
 	if (err)
 		goto err_release;
+	/* Only global root's SO_REUSEPORT sockets could join it. */
 	sock_set_reuseport(sk);
-	lock_sock(sk);
-	sk->sk_uid = INVALID_UID;
-	release_sock(sk);
+	SOCK_INODE(sock)->i_uid = GLOBAL_ROOT_UID;
 	/* A new namespace's loopback may not be up yet: serve once it is. */
 	ip_sock_set_freebind(sk);
 
@@ -104,8 +104,14 @@ err_release:
 
 static void sctls_port_release(struct sctls_port *p)
 {
-	while (p->nr_socks)
-		sock_release(p->socks[--p->nr_socks]);
+	while (p->nr_socks) {
+		struct socket *sock = p->socks[--p->nr_socks];
+
+		write_lock_bh(&sock->sk->sk_callback_lock);
+		rcu_assign_sk_user_data(sock->sk, NULL);
+		write_unlock_bh(&sock->sk->sk_callback_lock);
+		sock_release(sock);
+	}
 }
 
 /* Hold a port on both loopback addresses, or on neither: 0 or -errno. */
@@ -124,10 +130,11 @@ static int sctls_port_hold(struct sctls_net *sn, struct sctls_port *p)
 		if (err == -EAFNOSUPPORT && families[i] == AF_INET6)
 			continue;
 		if (err) {
-			pr_warn("cannot hold port %s:%u: error %d%s\n",
-				sctls_family_name(families[i]), p->port, err,
-				err == -EADDRINUSE ?
-				" (another socket has it; it is not served)" : "");
+			pr_warn_ratelimited("cannot hold port %s:%u: error %d%s\n",
+					    sctls_family_name(families[i]), p->port,
+					    err, err == -EADDRINUSE ?
+					    " (another socket has it; it is not served)" :
+					    "");
 			sctls_port_release(p);
 			p->err = err;
 			return err;
@@ -220,6 +227,7 @@ void sctls_unserve(struct sctls_net *sn)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&sn->lock);
 	if (!sn->served)
 		return;
 	sctls_who_hooks_unregister(sn);
@@ -352,22 +360,26 @@ void sctls_accept_some(struct sctls_helper *helper)
 {
 	struct sctls_ports *ports = &helper->sn->ports;
 	unsigned int budget = SCTLS_ACCEPT_BATCH;
-	unsigned int i, j;
+	unsigned int n, k, nr = 0;
+	struct socket *socks[2 * SCTLS_MAX_PORTS];
 
 	lockdep_assert_held(&helper->io_lock);
 	WRITE_ONCE(helper->accept_pending, false);
-	for (i = 0; i < ports->nr; i++) {
-		struct sctls_port *p = &ports->port[i];
+	for (n = 0; n < ports->nr; n++)
+		for (k = 0; k < ports->port[n].nr_socks; k++)
+			socks[nr++] = ports->port[n].socks[k];
+	/* Round robin from where the last batch ended: no port starves. */
+	for (n = 0; n < nr && budget; n++) {
+		struct socket *listener = socks[(helper->accept_next + n) % nr];
 		struct socket *sock;
 
-		for (j = 0; j < p->nr_socks; j++) {
-			while (budget &&
-			       kernel_accept(p->socks[j], &sock, O_NONBLOCK) == 0) {
-				budget--;
-				sctls_conn_add(helper, sock);
-			}
+		while (budget && kernel_accept(listener, &sock, O_NONBLOCK) == 0) {
+			budget--;
+			sctls_conn_add(helper, sock);
 		}
 	}
-	if (!budget)
+	if (!budget) {
+		helper->accept_next += n;
 		WRITE_ONCE(helper->accept_pending, true);
+	}
 }

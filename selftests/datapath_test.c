@@ -421,6 +421,7 @@ FIXTURE_VARIANT(bad_write) {
 	uint32_t written;	/* bytes write() is given */
 	uint16_t type;
 	uint16_t flags;
+	uint32_t arg;
 	bool conn_zero;
 	int error;
 };
@@ -468,6 +469,31 @@ FIXTURE_VARIANT_ADD(bad_write, unknown_flag) {
 	.flags = 0x40, .error = EINVAL,
 };
 
+FIXTURE_VARIANT_ADD(bad_write, data_with_arg) {
+	.len = SCTLS_HDR_LEN + 4, .written = SCTLS_HDR_LEN + 4,
+	.type = SCTLS_DATA, .arg = 1, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, fin_with_arg) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = SCTLS_FIN,
+	.arg = 7, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, close_with_arg) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = SCTLS_CLOSE,
+	.arg = ECONNRESET, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, credit_of_zero) {
+	.len = SCTLS_HDR_LEN, .written = SCTLS_HDR_LEN, .type = SCTLS_CREDIT,
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_write, huge_len_short_write) {
+	.len = 0xffffffff, .written = SCTLS_HDR_LEN, .type = SCTLS_DATA,
+	.error = EMSGSIZE,
+};
+
 FIXTURE_VARIANT_ADD(bad_write, conn_zero) {
 	.len = SCTLS_HDR_LEN + 4, .written = SCTLS_HDR_LEN + 4,
 	.type = SCTLS_DATA, .conn_zero = true, .error = EINVAL,
@@ -499,6 +525,7 @@ TEST_F(bad_write, rejected_and_nothing_changes)
 	struct sctls_hdr hdr = {
 		.len = variant->len, .type = variant->type,
 		.flags = variant->flags, .conn = variant->conn_zero ? 0 : self->id,
+		.arg = variant->arg,
 	};
 	char got[8] = "";
 	struct sctls_frame f;
@@ -517,6 +544,18 @@ TEST_F(bad_write, rejected_and_nothing_changes)
 	EXPECT_STREQ("ok", got);
 	ASSERT_EQ(1, gw_next_for(&self->rd, self->id, &f, GW_TIMEOUT_MS));
 	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
+}
+
+TEST_F(gw, second_fin_is_epipe)
+{
+	uint32_t id;
+	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
+
+	ASSERT_NE(0, id);
+	ASSERT_EQ(SCTLS_HDR_LEN, gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0));
+	EXPECT_EQ(-1, gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0));
+	EXPECT_EQ(EPIPE, errno);
+	close(fd);
 }
 
 TEST_F(gw, frame_for_just_closed_connection_is_dropped)

@@ -11,11 +11,30 @@
  * ------------------
  * open("/dev/sctls", O_RDWR) needs CAP_NET_ADMIN in the caller's network
  * namespace (EPERM otherwise). One helper per network namespace: a second
- * open in the same namespace fails with EBUSY. The loopback listeners of a
- * namespace exist only while its helper holds the device open; without a
- * helper, connect() fails at once with ECONNREFUSED. Closing the device, or
- * the helper's death, resets every connection of the namespace. The module
- * cannot be unloaded while the device is open.
+ * open in the same namespace fails with EBUSY. The module holds the served
+ * ports on 127.0.0.1 and ::1 of a namespace, bound to its loopback device,
+ * from the moment it serves the namespace (the initial namespace at load;
+ * another when first configured or when a helper first attaches) until the
+ * namespace ends or the port is removed: no app can bind them. They listen
+ * only while a helper holds the device open; without a helper, connect()
+ * fails at once with ECONNREFUSED. A port another socket had before the
+ * module could hold it is named by netlink (SCTLS_A_PORTS_UNHELD) and the
+ * kernel log, and the helper's open() fails with EADDRINUSE until it is
+ * free. Closing the device, or the helper's death, resets every connection
+ * of the namespace. The module cannot be unloaded while the device is open.
+ *
+ * Trust model
+ * -----------
+ * The helper is whoever holds CAP_NET_ADMIN in the namespace: it sees and
+ * answers every connection of that namespace, as the card would. Apps, of
+ * any uid, can connect and nothing more: they cannot bind a served port,
+ * see another app's connection, or pose as the card. (Global root can join
+ * the ports' SO_REUSEPORT group, as it can unload the module.) Only peers
+ * that are local sockets of the namespace are served; the network is not,
+ * even with route_localnet=1. In OPEN, the uid and gid are authoritative
+ * (the owner of the app's own socket); pid and comm are advisory (taken
+ * from the task that sent the SYN, and empty when it is outside the
+ * helper's pid namespace). Kernel memory: see Flow control.
  *
  * Frames
  * ------
@@ -29,20 +48,27 @@
  *   arg    per type, below
  *
  * All fields are in host byte order. A read() returns one or more whole
- * frames back to back, never a partial one: a buffer too small for the next
- * frame (an OPEN frame is 88 bytes) gets EINVAL and loses nothing. read()
- * blocks unless O_NONBLOCK (EAGAIN). poll() reports EPOLLIN when frames may
- * wait; the wake-up can come to nothing (a connection refused at accept), so
- * a helper driven by poll reads with O_NONBLOCK. Writes never block: poll()
- * always reports EPOLLOUT.
+ * frames back to back, never a partial one. A DATA frame is cut to fit the
+ * buffer; a buffer too small for the next frame otherwise (below a header
+ * and one byte, or below an OPEN frame of 88 bytes when one is next; a
+ * read of 0 bytes) gets EINVAL and loses nothing. A buffer that faults
+ * after some frames returns those frames; before any, EFAULT and nothing
+ * is lost. read() blocks unless O_NONBLOCK (EAGAIN). poll() reports EPOLLIN
+ * when frames may wait; the wake-up can come to nothing (a connection
+ * refused at accept), so a helper driven by poll reads with O_NONBLOCK.
+ * Writes never block: poll() always reports EPOLLOUT.
  *
  * A write() carries one or more whole frames and returns the bytes of the
  * frames it applied; it fails only if it could apply none. A malformed frame
  * (shorter than a header, len disagreeing with the bytes written, unknown
- * type or flags, conn 0, a payload where none belongs, an empty DATA) gets
- * EINVAL, a payload over SCTLS_MAX_PAYLOAD gets EMSGSIZE, and neither
- * changes anything. A frame for a connection that has just closed is
- * dropped and counted, not an error: that race is normal.
+ * type or flags, conn 0, arg not 0 where it has no meaning, a payload where
+ * none belongs, an empty DATA, a CREDIT of 0) gets EINVAL; a len whose
+ * payload would pass SCTLS_MAX_PAYLOAD gets EMSGSIZE, whatever was written;
+ * neither changes anything. A DATA payload that faults gets EFAULT and is
+ * not applied: nothing of it is sent and no credit is taken. A frame for an
+ * id that is not open (it has just closed, which is a normal race, or was
+ * never used: the kernel keeps no list of closed ids) is dropped and
+ * counted, not an error.
  *
  * For each connection, OPEN comes first and CLOSE last; after CLOSE the id
  * is free. Ids are handed out cyclically, so a stale one is not soon reused.
@@ -53,9 +79,13 @@
  *   SCTLS_DATA    bytes from the app; payload the bytes
  *   SCTLS_FIN     the app shut down its sending side; no payload
  *   SCTLS_CLOSE   the connection is gone and its id is free; arg is 0 after
- *                 FIN both ways, else the positive errno (ECONNRESET when
- *                 the app reset it, ENOMEM when the kernel could not keep
- *                 the helper's bytes)
+ *                 FIN both ways, else the positive errno of the first
+ *                 failure: ECONNRESET when the app reset it (EPIPE when it
+ *                 reset after its FIN, ETIMEDOUT or another socket error
+ *                 when its socket failed), ECONNABORTED after an
+ *                 administrator's reset, ENOMEM when the kernel could not
+ *                 keep the helper's bytes, EFAULT when the helper's buffer
+ *                 faulted after part of a DATA frame had gone out
  *   SCTLS_CREDIT  the app's socket took arg more bytes of the helper's DATA;
  *                 sent in batches of at least a quarter of the window
  *
@@ -63,11 +93,13 @@
  *   SCTLS_DATA    bytes for the app; payload the bytes. Past the credit:
  *                 ENOBUFS; after the helper's FIN: EPIPE
  *   SCTLS_FIN     no more bytes for the app (shutdown(SHUT_WR) once the
- *                 bytes before it are out)
+ *                 bytes before it are out); a second FIN: EPIPE
  *   SCTLS_CLOSE   end the connection: a reset (RST) to the app, or with
  *                 SCTLS_CLOSE_ORDERLY an orderly close after the bytes
  *                 before it, unread app bytes dropped. No CLOSE comes back:
- *                 the id is gone at once for the helper
+ *                 the id is gone at once for the helper. An app that
+ *                 does not take those bytes within the module parameter
+ *                 closing_timeout (60 s) gets a reset
  *   SCTLS_CREDIT  the helper forwarded arg more bytes of the app's DATA
  *                 (EINVAL if the credit would pass 2^32 - 1)
  *
@@ -84,14 +116,21 @@
  * gets ENOBUFS. App bytes are received straight into the helper's read()
  * buffer and helper bytes sent straight from its write() buffer; the module
  * keeps only what an app's full socket refuses, at most one window per
- * connection. So beyond TCP's own socket buffers, kernel memory is bounded
- * by max_conns * window.
+ * connection, in a buffer sized to those bytes and freed once they are out.
+ * So beyond TCP's own socket buffers (bounded by tcp_mem), a namespace's
+ * kernel memory is one connection object (under 512 bytes) per connection,
+ * at most max_conns, plus kept bytes, at most SCTLS_MAX_STAGED in all (a
+ * connection that would pass it is closed with ENOMEM). All of it is
+ * charged to the memory cgroup of the helper.
  *
  * Version history
  * ---------------
  *  1: initial protocol: OPEN, DATA, FIN, CLOSE, CREDIT; SCTLS_IOC_INFO.
  *  2: OPEN's arg carries the connection's window, which netlink can change;
  *     the generic netlink family "sctls".
+ *  3: ports held from serving on; arg must be 0 on DATA, FIN and CLOSE,
+ *     CREDIT 0 and a second FIN are refused; SCTLS_A_PORTS_UNHELD,
+ *     SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_CLOSED_TIMEOUT.
  *
  * Generic netlink family "sctls" (SCTLS_GENL_NAME)
  * ------------------------------------------------
@@ -101,11 +140,14 @@
  *
  *   SCTLS_CMD_GET     (anyone) the configuration (SCTLS_A_PORTS,
  *                     SCTLS_A_MAX_CONNS, SCTLS_A_WINDOW, SCTLS_A_ALLOW_UIDS),
- *                     SCTLS_A_HELPER_PID when a helper is attached, and
- *                     SCTLS_A_STATS
+ *                     SCTLS_A_PORTS_UNHELD (served ports another socket
+ *                     had first), SCTLS_A_HELPER_PID when a helper is
+ *                     attached, and SCTLS_A_STATS
  *   SCTLS_CMD_SET     (CAP_NET_ADMIN in the namespace) change any of the four
- *                     configuration attributes, all or nothing. New ports are
- *                     listened on at once and removed ones closed; open
+ *                     configuration attributes, all or nothing (a new port
+ *                     another socket has: EADDRINUSE). New ports are held,
+ *                     and listened on with a helper, at once; removed ones
+ *                     closed; configuring a namespace serves it; open
  *                     connections are not disturbed. max_conns and the uid
  *                     allow-list apply at the next accept, window to
  *                     connections accepted after it. An empty
@@ -133,7 +175,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define SCTLS_PROTO_VERSION	2
+#define SCTLS_PROTO_VERSION	3
 
 #define SCTLS_DEVICE_NAME	"sctls"
 #define SCTLS_DEFAULT_PORT	4116	/* IANA smartcard-tls */
