@@ -24,6 +24,7 @@ static const struct genl_multicast_group sctls_mcgrps[] = {
 	[SCTLS_MCGRP_EVENTS] = { .name = SCTLS_GENL_MCGRP_EVENTS,
 				 .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
+
 #define SCTLS_NR_MCGRPS		ARRAY_SIZE(sctls_mcgrps)
 #else
 #define sctls_mcgrps		NULL
