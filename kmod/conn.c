@@ -63,8 +63,6 @@ struct sctls_conn {
 
 static struct kmem_cache *sctls_conn_cache __read_mostly;
 
-static void sctls_conn_unstage(struct sctls_conn *conn);
-
 int sctls_conn_cache_init(void)
 {
 	/* Charged, with the staging buffers, to the helper's memory cgroup. */
@@ -258,6 +256,16 @@ err_reset:
 	return err;
 }
 
+static void sctls_conn_unstage(struct sctls_conn *conn)
+{
+	conn->helper->staged -= conn->staged_size;
+	kvfree(conn->staged);
+	conn->staged = NULL;
+	conn->staged_size = 0;
+	conn->staged_off = 0;
+	WRITE_ONCE(conn->staged_len, 0);
+}
+
 /* End a connection: counted, announced, reset unless it ended orderly. */
 static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 {
@@ -362,16 +370,6 @@ static void sctls_conn_sent(struct sctls_conn *conn, size_t sent)
 	conn->helper->sn->stats.bytes_to_app += sent;
 	if (sent)
 		conn->progress = jiffies;
-}
-
-static void sctls_conn_unstage(struct sctls_conn *conn)
-{
-	conn->helper->staged -= conn->staged_size;
-	kvfree(conn->staged);
-	conn->staged = NULL;
-	conn->staged_size = 0;
-	conn->staged_off = 0;
-	WRITE_ONCE(conn->staged_len, 0);
 }
 
 /* Push staged bytes; true when none are left. A socket error is kept. */

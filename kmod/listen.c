@@ -164,6 +164,15 @@ static int sctls_port_listen(struct sctls_port *p, struct sctls_helper *helper)
 	return 0;
 }
 
+/* Hold a port and, with a helper, listen on it: 0 or -errno. */
+static int sctls_port_open(struct sctls_net *sn, struct sctls_port *p,
+			   struct sctls_helper *helper)
+{
+	int err = sctls_port_hold(sn, p);
+
+	return err || !helper ? err : sctls_port_listen(p, helper);
+}
+
 /*
  * Back to a bound socket: a read shutdown of a listener resets the
  * connections in its accept queue and keeps the address and port.
@@ -248,7 +257,7 @@ int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 {
 	struct sctls_helper *helper = sn->helper;
 	struct sctls_ports *old = &sn->ports;
-	struct sctls_ports *new;
+	struct sctls_ports new = {};
 	unsigned int i, j;
 	int err = 0;
 
@@ -258,11 +267,8 @@ int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 	if (!sn->served)
 		return 0;	/* sctls_serve() takes the config as it is */
 
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return -ENOMEM;
 	for (i = 0; i < cfg->nr_ports; i++) {
-		struct sctls_port *p = &new->port[new->nr++];
+		struct sctls_port *p = &new.port[new.nr++];
 		struct sctls_port *kept = sctls_ports_find(old, cfg->ports[i]);
 
 		if (kept && kept->nr_socks) {
@@ -271,9 +277,7 @@ int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 		}
 		/* New, or kept but not held: try to hold it now. */
 		p->port = cfg->ports[i];
-		err = sctls_port_hold(sn, p);
-		if (!err && helper)
-			err = sctls_port_listen(p, helper);
+		err = sctls_port_open(sn, p, helper);
 		if (err && kept && !helper) {
 			err = 0;	/* unheld as before; named by show */
 		} else if (err) {
@@ -288,21 +292,19 @@ int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 
 	/* Committed: close the ports no longer served. */
 	for (i = 0; i < old->nr; i++)
-		if (!sctls_ports_find(new, old->port[i].port))
+		if (!sctls_ports_find(&new, old->port[i].port))
 			sctls_port_release(&old->port[i]);
-	*old = *new;
-	kfree(new);
+	*old = new;
 	return 0;
 
 undo:
 	for (j = 0; j <= i; j++) {
-		struct sctls_port *p = &new->port[j];
+		struct sctls_port *p = &new.port[j];
 		struct sctls_port *kept = sctls_ports_find(old, p->port);
 
 		if (!kept || !kept->nr_socks)
 			sctls_port_release(p);
 	}
-	kfree(new);
 	return err;
 }
 
@@ -316,11 +318,8 @@ int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper)
 	int err = 0;
 
 	lockdep_assert_held(&sn->lock);
-	for (i = 0; i < sn->ports.nr && !err; i++) {
-		err = sctls_port_hold(sn, &sn->ports.port[i]);
-		if (!err)
-			err = sctls_port_listen(&sn->ports.port[i], helper);
-	}
+	for (i = 0; i < sn->ports.nr && !err; i++)
+		err = sctls_port_open(sn, &sn->ports.port[i], helper);
 	if (err)
 		sctls_ports_unlisten(sn);
 	return err;

@@ -4,8 +4,9 @@
  * NF_INET_LOCAL_OUT hook sees the SYN to a served port with current being
  * the connecting task: its tgid and command are kept, by 4-tuple, in a small
  * table until the connection is accepted. The owner of the app's socket is
- * found at accept in the namespace's established hash. The hook stays in
- * place while no helper is attached, to count the connections refused.
+ * found at accept in the namespace's established hash. The hooks are in
+ * place in served namespaces only, with or without a helper: without one,
+ * they count the connections refused.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>

@@ -302,63 +302,59 @@ TEST(port_change_to_eight_new_ports_is_all_or_nothing)
 	EXPECT_EQ(0, sctls_module_unload());
 }
 
-FIXTURE(gw) {
+/* A test's gateway: the module loaded with its parameters, a helper, netlink. */
+struct gw_world {
 	struct gw_reader rd;
 	struct sctls_nl nl;
 };
 
-FIXTURE_VARIANT(gw) {
-	const char *params;
-};
-
-FIXTURE_VARIANT_ADD(gw, defaults) { .params = "" };
-
-FIXTURE(stage) {
-	struct gw_reader rd;
-	struct sctls_nl nl;
-};
-
-FIXTURE_SETUP(stage)
+static void world_start(struct __test_metadata *_metadata, struct gw_world *w,
+			const char *params)
 {
-	self->rd.fd = -1;
-	self->nl.sk = NULL;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh(STAGE_WINDOW));
-	ASSERT_EQ(0, sctls_nl_open(&self->nl));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
+	w->rd.fd = -1;
+	w->nl.sk = NULL;
+	ASSERT_EQ(0, sctls_module_load_fresh(params));
+	ASSERT_EQ(0, sctls_nl_open(&w->nl));
+	w->rd.fd = gw_open_dev();
+	ASSERT_LE(0, w->rd.fd);
+	/* As sctlsd: a wake-up can come to nothing (a refused connection). */
+	ASSERT_EQ(0, fcntl(w->rd.fd, F_SETFL, O_NONBLOCK));
 }
 
-FIXTURE_TEARDOWN(stage)
+static void world_stop(struct __test_metadata *_metadata, struct gw_world *w)
 {
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	if (self->nl.sk)
-		sctls_nl_close(&self->nl);
+	if (w->rd.fd >= 0)
+		close(w->rd.fd);
+	if (w->nl.sk)
+		sctls_nl_close(&w->nl);
 	EXPECT_EQ(0, sctls_module_unload());
 }
 
-FIXTURE_SETUP(gw)
-{
-	self->rd.fd = -1;
-	self->nl.sk = NULL;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh(variant->params));
-	ASSERT_EQ(0, sctls_nl_open(&self->nl));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
-}
+/* One fixture per module configuration, each a gw_world. */
+#define WORLD_FIXTURE(name, params)					\
+	FIXTURE(name) {							\
+		struct gw_world w;					\
+	};								\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->w.rd.fd = -1;					\
+		self->w.nl.sk = NULL;					\
+		if (!sctls_ko_path())					\
+			SKIP(return, "SCTLS_KO does not name sctls.ko"); \
+		world_start(_metadata, &self->w, params);		\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		world_stop(_metadata, &self->w);			\
+	}
 
-FIXTURE_TEARDOWN(gw)
-{
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	if (self->nl.sk)
-		sctls_nl_close(&self->nl);
-	EXPECT_EQ(0, sctls_module_unload());
-}
+WORLD_FIXTURE(gw, "")
+WORLD_FIXTURE(stage, STAGE_WINDOW)
+WORLD_FIXTURE(one, "max_conns=1")
+WORLD_FIXTURE(four, "max_conns=4 " STAGE_WINDOW)
+WORLD_FIXTURE(closing, "closing_timeout=2 " STAGE_WINDOW)
+WORLD_FIXTURE(bigwin, "window=16777216")
+
 
 /* An app whose socket holds little and that does not read: bytes get staged. */
 static int connect_small(struct gw_reader *rd, uint32_t *id)
@@ -407,32 +403,32 @@ static int final_frame(struct gw_reader *rd, uint32_t id, uint32_t *arg)
 TEST_F(stage, app_reset_with_staged_bytes_is_close_econnreset)
 {
 	uint32_t id, arg = 0;
-	int fd = connect_small(&self->rd, &id);
+	int fd = connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
-	ASSERT_EQ(0, fill(&self->rd, id, STAGE_BYTES));
+	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
 	ASSERT_EQ(0, gw_reset(fd));
-	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->rd, id, &arg));
+	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->w.rd, id, &arg));
 	EXPECT_EQ(ECONNRESET, arg);
-	EXPECT_EQ(0, stat_reaches(&self->nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
+	EXPECT_EQ(0, stat_reaches(&self->w.nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
 }
 
 TEST_F(stage, admin_reset_with_staged_bytes_is_close_econnaborted)
 {
 	struct nl_msg *msg;
 	uint32_t id, arg = 0;
-	int fd = connect_small(&self->rd, &id);
+	int fd = connect_small(&self->w.rd, &id);
 	char c;
 
 	ASSERT_NE(0, id);
-	ASSERT_EQ(0, fill(&self->rd, id, STAGE_BYTES));
-	msg = sctls_nl_new(&self->nl, SCTLS_CMD_RESET, 0);
+	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
+	msg = sctls_nl_new(&self->w.nl, SCTLS_CMD_RESET, 0);
 	ASSERT_NE(NULL, msg);
 	ASSERT_EQ(0, nla_put_u32(msg, SCTLS_A_CONN_ID, id));
-	ASSERT_EQ(0, ctl_send(&self->nl, msg));
-	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->rd, id, &arg));
+	ASSERT_EQ(0, ctl_send(&self->w.nl, msg));
+	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->w.rd, id, &arg));
 	EXPECT_EQ(ECONNABORTED, arg);
-	EXPECT_EQ(0, stat_reaches(&self->nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
+	EXPECT_EQ(0, stat_reaches(&self->w.nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
 	/* The app sees the reset once it has read what got through. */
 	while (recv(fd, &c, 1, 0) > 0)
 		;
@@ -442,17 +438,17 @@ TEST_F(stage, admin_reset_with_staged_bytes_is_close_econnaborted)
 TEST_F(gw, data_after_an_unread_reset_still_gets_close_econnreset)
 {
 	uint32_t id, arg = 0;
-	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->w.rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, gw_reset(fd));
 	/* The helper has not read about it yet: its DATA is no error... */
-	EXPECT_EQ(SCTLS_HDR_LEN + 4, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "late", 4));
+	EXPECT_EQ(SCTLS_HDR_LEN + 4, gw_send(self->w.rd.fd, SCTLS_DATA, 0, id, 0, "late", 4));
 	/* ...and the reset is still reported as one. */
-	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->rd, id, &arg));
+	EXPECT_EQ(SCTLS_CLOSE, final_frame(&self->w.rd, id, &arg));
 	EXPECT_EQ(ECONNRESET, arg);
-	EXPECT_EQ(0, stat_reaches(&self->nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
-	EXPECT_EQ(0, stat_of(&self->nl, SCTLS_STAT_CLOSED_APP));
+	EXPECT_EQ(0, stat_reaches(&self->w.nl, SCTLS_STAT_ACTIVE, 0, GW_TIMEOUT_MS));
+	EXPECT_EQ(0, stat_of(&self->w.nl, SCTLS_STAT_CLOSED_APP));
 }
 
 /* A read buffer whose tail is an unmapped page: a pointer to its last len bytes. */
@@ -472,7 +468,7 @@ TEST_F(gw, read_fault_after_open_keeps_open_and_fin)
 	uint8_t *buf = edge_of_mapping(88);
 	struct sctls_hdr hdr;
 	struct sctls_frame f;
-	struct pollfd pfd = { .fd = self->rd.fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = self->w.rd.fd, .events = POLLIN };
 	int fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 
 	ASSERT_NE(NULL, buf);
@@ -480,10 +476,10 @@ TEST_F(gw, read_fault_after_open_keeps_open_and_fin)
 	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
 	ASSERT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
 	/* OPEN fits, the FIN after it faults: the OPEN is returned. */
-	EXPECT_EQ(88, read(self->rd.fd, buf, 4096));
+	EXPECT_EQ(88, read(self->w.rd.fd, buf, 4096));
 	memcpy(&hdr, buf, sizeof(hdr));
 	EXPECT_EQ(SCTLS_OPEN, hdr.type);
-	ASSERT_EQ(1, gw_next(&self->rd, &f, GW_TIMEOUT_MS));
+	ASSERT_EQ(1, gw_next(&self->w.rd, &f, GW_TIMEOUT_MS));
 	EXPECT_EQ(SCTLS_FIN, f.hdr.type);
 	EXPECT_EQ(hdr.conn, f.hdr.conn);
 	close(fd);
@@ -498,7 +494,7 @@ TEST_F(gw, read_fault_before_data_loses_no_app_bytes)
 		{ open_buf, sizeof(open_buf) }, { hole, SCTLS_HDR_LEN },
 		{ data_buf, sizeof(data_buf) },
 	};
-	struct pollfd pfd = { .fd = self->rd.fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = self->w.rd.fd, .events = POLLIN };
 	struct sctls_frame f;
 	int fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 
@@ -507,8 +503,8 @@ TEST_F(gw, read_fault_before_data_loses_no_app_bytes)
 	ASSERT_EQ(5, send(fd, "hello", 5, 0));
 	ASSERT_EQ(1, poll(&pfd, 1, GW_TIMEOUT_MS));
 	/* The DATA header would land in the hole: OPEN alone comes back. */
-	EXPECT_EQ(88, readv(self->rd.fd, iov, 3));
-	ASSERT_EQ(1, gw_next(&self->rd, &f, GW_TIMEOUT_MS));
+	EXPECT_EQ(88, readv(self->w.rd.fd, iov, 3));
+	ASSERT_EQ(1, gw_next(&self->w.rd, &f, GW_TIMEOUT_MS));
 	ASSERT_EQ(SCTLS_DATA, f.hdr.type);
 	ASSERT_EQ(5, f.payload_len);
 	EXPECT_EQ(0, memcmp("hello", f.payload, 5));
@@ -523,7 +519,7 @@ TEST_F(gw, write_fault_applies_nothing_and_keeps_the_credit)
 	struct iovec iov[2];
 	char got[4];
 	uint32_t id;
-	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->w.rd, AF_INET, &id);
 
 	ASSERT_NE(NULL, frame);
 	ASSERT_NE(0, id);
@@ -531,7 +527,7 @@ TEST_F(gw, write_fault_applies_nothing_and_keeps_the_credit)
 	memcpy(frame, &hdr, sizeof(hdr));
 	memset(frame + SCTLS_HDR_LEN, 'f', 100);
 	/* The payload faults after 100 of its 1000 bytes. */
-	EXPECT_EQ(-1, write(self->rd.fd, frame, SCTLS_HDR_LEN + 1000));
+	EXPECT_EQ(-1, write(self->w.rd.fd, frame, SCTLS_HDR_LEN + 1000));
 	EXPECT_EQ(EFAULT, errno);
 
 	/* A good frame, then the faulting one: only the first is applied. */
@@ -539,13 +535,13 @@ TEST_F(gw, write_fault_applies_nothing_and_keeps_the_credit)
 						  id, 0, "good", 4));
 	iov[0] = (struct iovec){ two, sizeof(two) };
 	iov[1] = (struct iovec){ frame, SCTLS_HDR_LEN + 1000 };
-	EXPECT_EQ(sizeof(two), writev(self->rd.fd, iov, 2));
+	EXPECT_EQ(sizeof(two), writev(self->w.rd.fd, iov, 2));
 
 	/* No faulting byte reached the app, and no credit was lost. */
 	ASSERT_EQ(4, gw_recv_all(fd, got, 4, GW_TIMEOUT_MS));
 	EXPECT_EQ(0, memcmp("good", got, 4));
 	EXPECT_EQ(SCTLS_HDR_LEN + WINDOW - 4,
-		  gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, big, WINDOW - 4));
+		  gw_send(self->w.rd.fd, SCTLS_DATA, 0, id, 0, big, WINDOW - 4));
 	close(fd);
 }
 
@@ -641,34 +637,6 @@ static pid_t connect_from(const char *name, uint16_t sport, int *go)
 	return pid;
 }
 
-FIXTURE(one) {
-	struct gw_reader rd;
-	struct sctls_nl nl;
-};
-
-FIXTURE_SETUP(one)
-{
-	self->rd.fd = -1;
-	self->nl.sk = NULL;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh("max_conns=1"));
-	ASSERT_EQ(0, sctls_nl_open(&self->nl));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
-	/* Refusals wake the helper for nothing: it reads without blocking. */
-	ASSERT_EQ(0, fcntl(self->rd.fd, F_SETFL, O_NONBLOCK));
-}
-
-FIXTURE_TEARDOWN(one)
-{
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	if (self->nl.sk)
-		sctls_nl_close(&self->nl);
-	EXPECT_EQ(0, sctls_module_unload());
-}
-
 TEST_F(one, refused_connection_leaves_no_name_for_the_next)
 {
 	struct sctls_open open;
@@ -677,19 +645,19 @@ TEST_F(one, refused_connection_leaves_no_name_for_the_next)
 	pid_t attacker, victim;
 
 	ASSERT_EQ(0, pipe(go));
-	fd = gw_connect_and_open(&self->rd, AF_INET, &held);
+	fd = gw_connect_and_open(&self->w.rd, AF_INET, &held);
 	ASSERT_NE(0, held);
 
 	/* Refused at max_conns: its SYN must not name a later connection. */
 	attacker = connect_from("attacker", 40123, NULL);
 	ASSERT_EQ(attacker, waitpid(attacker, &status, 0));
-	ASSERT_EQ(1, stat_reaches_reading(&self->nl, &self->rd,
+	ASSERT_EQ(1, stat_reaches_reading(&self->w.nl, &self->w.rd,
 					  SCTLS_STAT_REFUSED_MAX_CONNS, 1, GW_TIMEOUT_MS));
 
-	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_CLOSE, 0, held, 0, NULL, 0));
+	ASSERT_LT(0, gw_send(self->w.rd.fd, SCTLS_CLOSE, 0, held, 0, NULL, 0));
 	close(fd);
 	victim = connect_from("victim", 40123, go);
-	id = next_open(&self->rd, &open);
+	id = next_open(&self->w.rd, &open);
 	ASSERT_NE(0, id);
 	EXPECT_EQ(victim, open.pid);
 	EXPECT_STREQ("victim", open.comm);
@@ -724,53 +692,32 @@ TEST_F_TIMEOUT(one, refused_flood_does_not_stall_the_served_app, 120)
 	unsigned int i;
 	long worst = 0;
 	char got[8];
-	int fd = gw_connect_and_open(&self->rd, AF_INET, &id);
+	int fd = gw_connect_and_open(&self->w.rd, AF_INET, &id);
 
 	ASSERT_NE(0, id);
-	floods[0] = flood(self->rd.fd);
-	floods[1] = flood(self->rd.fd);
-	EXPECT_LE(100, stat_reaches_reading(&self->nl, &self->rd,
+	floods[0] = flood(self->w.rd.fd);
+	floods[1] = flood(self->w.rd.fd);
+	EXPECT_LE(100, stat_reaches_reading(&self->w.nl, &self->w.rd,
 					    SCTLS_STAT_REFUSED_MAX_CONNS, 100, 20000));
 	/* Round trips through the helper go on while the flood is refused. */
 	for (i = 0; i < 50; i++) {
 		long start = now_ms();
 
 		ASSERT_EQ(4, send(fd, "ping", 4, 0));
-		ASSERT_EQ(1, gw_next_for(&self->rd, id, &f, GW_TIMEOUT_MS));
+		ASSERT_EQ(1, gw_next_for(&self->w.rd, id, &f, GW_TIMEOUT_MS));
 		ASSERT_EQ(SCTLS_DATA, f.hdr.type);
-		ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "pong", 4));
+		ASSERT_LT(0, gw_send(self->w.rd.fd, SCTLS_DATA, 0, id, 0, "pong", 4));
 		ASSERT_EQ(4, gw_recv_all(fd, got, 4, GW_TIMEOUT_MS));
 		if (now_ms() - start > worst)
 			worst = now_ms() - start;
 	}
 	TH_LOG("slowest round trip %ld ms; %llu refused meanwhile", worst,
-	       (unsigned long long)stat_of(&self->nl, SCTLS_STAT_REFUSED_MAX_CONNS));
+	       (unsigned long long)stat_of(&self->w.nl, SCTLS_STAT_REFUSED_MAX_CONNS));
 	kill(floods[0], SIGKILL);
 	kill(floods[1], SIGKILL);
 	waitpid(floods[0], NULL, 0);
 	waitpid(floods[1], NULL, 0);
 	close(fd);
-}
-
-FIXTURE(four) {
-	struct gw_reader rd;
-};
-
-FIXTURE_SETUP(four)
-{
-	self->rd.fd = -1;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh("max_conns=4 " STAGE_WINDOW));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
-}
-
-FIXTURE_TEARDOWN(four)
-{
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	EXPECT_EQ(0, sctls_module_unload());
 }
 
 /*
@@ -786,46 +733,20 @@ TEST_F(four, resets_with_staged_bytes_never_lock_apps_out)
 	int fd;
 
 	for (i = 0; i < 4; i++) {
-		fd = connect_small(&self->rd, &id);
+		fd = connect_small(&self->w.rd, &id);
 		ASSERT_NE(0, id);
-		ASSERT_EQ(0, fill(&self->rd, id, STAGE_BYTES));
+		ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
 		ASSERT_EQ(0, gw_reset(fd));
-		while (gw_next_for(&self->rd, id, &f, 1000) == 1 &&
+		while (gw_next_for(&self->w.rd, id, &f, 1000) == 1 &&
 		       f.hdr.type != SCTLS_CLOSE) {
 			if (f.hdr.type == SCTLS_FIN)
-				gw_send(self->rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0);
+				gw_send(self->w.rd.fd, SCTLS_FIN, 0, id, 0, NULL, 0);
 		}
 	}
 	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
 	ASSERT_LE(0, fd);
-	EXPECT_NE(0, next_open(&self->rd, &open));
+	EXPECT_NE(0, next_open(&self->w.rd, &open));
 	close(fd);
-}
-
-FIXTURE(closing) {
-	struct gw_reader rd;
-	struct sctls_nl nl;
-};
-
-FIXTURE_SETUP(closing)
-{
-	self->rd.fd = -1;
-	self->nl.sk = NULL;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh("closing_timeout=2 " STAGE_WINDOW));
-	ASSERT_EQ(0, sctls_nl_open(&self->nl));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
-}
-
-FIXTURE_TEARDOWN(closing)
-{
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	if (self->nl.sk)
-		sctls_nl_close(&self->nl);
-	EXPECT_EQ(0, sctls_module_unload());
 }
 
 TEST_F_TIMEOUT(closing, app_that_never_reads_does_not_hold_a_closed_connection, 60)
@@ -835,19 +756,19 @@ TEST_F_TIMEOUT(closing, app_that_never_reads_does_not_hold_a_closed_connection, 
 	size_t got = 0;
 	long start;
 	char buf[4096];
-	int fd = connect_small(&self->rd, &id);
+	int fd = connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
-	ASSERT_EQ(0, fill(&self->rd, id, STAGE_BYTES));
-	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, id, 0, NULL, 0));
-	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_ACTIVE));
+	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
+	ASSERT_LT(0, gw_send(self->w.rd.fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, id, 0, NULL, 0));
+	EXPECT_EQ(1, stat_of(&self->w.nl, SCTLS_STAT_ACTIVE));
 
 	/* closing_timeout=2: gone within a bound, counted as a reset. */
 	start = now_ms();
-	EXPECT_EQ(0, stat_reaches(&self->nl, SCTLS_STAT_ACTIVE, 0, 20000));
+	EXPECT_EQ(0, stat_reaches(&self->w.nl, SCTLS_STAT_ACTIVE, 0, 20000));
 	TH_LOG("reset after %ld ms", now_ms() - start);
 	EXPECT_GE(now_ms() - start, 1000);
-	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_CLOSED_RESET));
+	EXPECT_EQ(1, stat_of(&self->w.nl, SCTLS_STAT_CLOSED_RESET));
 	/* The app gets what its socket held, then the reset. */
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
 		got += n;
@@ -877,27 +798,6 @@ static long kernel_memory(void)
 #define BIG_WINDOW (16u << 20)
 #define STALLED 8
 
-FIXTURE(bigwin) {
-	struct gw_reader rd;
-};
-
-FIXTURE_SETUP(bigwin)
-{
-	self->rd.fd = -1;
-	if (!sctls_ko_path())
-		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh("window=16777216"));
-	self->rd.fd = gw_open_dev();
-	ASSERT_LE(0, self->rd.fd);
-}
-
-FIXTURE_TEARDOWN(bigwin)
-{
-	if (self->rd.fd >= 0)
-		close(self->rd.fd);
-	EXPECT_EQ(0, sctls_module_unload());
-}
-
 /*
  * Apps that never read, and a helper that fills every window of 16 MiB:
  * 128 MiB would be staged, but a namespace keeps at most SCTLS_MAX_STAGED.
@@ -913,10 +813,10 @@ TEST_F_TIMEOUT(bigwin, staging_is_capped_per_namespace, 300)
 	for (i = 0; i < STALLED; i++) {
 		size_t sent = 0;
 
-		fds[i] = connect_small(&self->rd, &ids[i]);
+		fds[i] = connect_small(&self->w.rd, &ids[i]);
 		ASSERT_NE(0, ids[i]);
 		while (sent < BIG_WINDOW) {
-			ssize_t n = gw_send(self->rd.fd, SCTLS_DATA, 0, ids[i], 0,
+			ssize_t n = gw_send(self->w.rd.fd, SCTLS_DATA, 0, ids[i], 0,
 					    chunk, sizeof(chunk));
 
 			if (n < 0)
@@ -927,11 +827,10 @@ TEST_F_TIMEOUT(bigwin, staging_is_capped_per_namespace, 300)
 			peak = kernel_memory();
 	}
 	/* Those past the cap were ended with ENOMEM. */
-	ASSERT_EQ(0, fcntl(self->rd.fd, F_SETFL, O_NONBLOCK));
 	for (;;) {
 		struct sctls_frame f;
 
-		if (gw_next(&self->rd, &f, 500) != 1)
+		if (gw_next(&self->w.rd, &f, 500) != 1)
 			break;
 		if (f.hdr.type == SCTLS_CLOSE && f.hdr.arg == ENOMEM)
 			enomem++;
@@ -944,8 +843,8 @@ TEST_F_TIMEOUT(bigwin, staging_is_capped_per_namespace, 300)
 
 	for (i = 0; i < STALLED; i++)
 		close(fds[i]);
-	close(self->rd.fd);
-	self->rd.fd = -1;
+	close(self->w.rd.fd);
+	self->w.rd.fd = -1;
 	usleep(200000);
 	after = kernel_memory();
 	TH_LOG("after the helper left: %ld MiB", after >> 20);
@@ -1097,19 +996,19 @@ TEST_F_TIMEOUT(stage, write_space_callback_stops_once_the_app_has_room, 120)
 	pid_t reader;
 	int status;
 	unsigned int i;
-	int fd = connect_small(&self->rd, &id);
+	int fd = connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
 	if (sh("echo 'p:sctls_ws sctls:sctls_conn_write_space' >>%s/kprobe_events && "
 	       "echo 1 >%s/events/kprobes/sctls_ws/enable", tracing_dir(), tracing_dir()))
 		SKIP(return, "no kprobe events in this kernel");
 	/* Bytes staged for a full socket, then read: the socket had no space. */
-	ASSERT_EQ(0, fill(&self->rd, id, STAGE_BYTES));
+	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
 	reader = fork();
 	if (reader == 0) {
 		int roomy = 4 << 20;
 
-		close(self->rd.fd);
+		close(self->w.rd.fd);
 		/* A 4 KiB window would take a delayed ACK per 4 KiB. */
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &roomy, sizeof(roomy));
 		_exit(gw_recv_all(fd, got, STAGE_BYTES, GW_TIMEOUT_MS) == STAGE_BYTES ? 0 : 1);
@@ -1118,7 +1017,7 @@ TEST_F_TIMEOUT(stage, write_space_callback_stops_once_the_app_has_room, 120)
 	while (waitpid(reader, &status, WNOHANG) == 0) {
 		struct sctls_frame f;
 
-		gw_next(&self->rd, &f, 50);
+		gw_next(&self->w.rd, &f, 50);
 	}
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
@@ -1126,7 +1025,7 @@ TEST_F_TIMEOUT(stage, write_space_callback_stops_once_the_app_has_room, 120)
 	/* Now a hundred small exchanges, each acknowledged by the app. */
 	before = kprobe_hits("sctls_ws");
 	for (i = 0; i < 100; i++) {
-		ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id, 0, "x", 1));
+		ASSERT_LT(0, gw_send(self->w.rd.fd, SCTLS_DATA, 0, id, 0, "x", 1));
 		ASSERT_EQ(1, gw_recv_all(fd, got, 1, GW_TIMEOUT_MS));
 	}
 	usleep(100000);

@@ -85,7 +85,7 @@
  *                 when its socket failed), ECONNABORTED after an
  *                 administrator's reset, ENOMEM when the kernel could not
  *                 keep the helper's bytes, EFAULT when the helper's buffer
- *                 faulted after part of a DATA frame had gone out
+ *                 faulted in the middle of a DATA frame, either way
  *   SCTLS_CREDIT  the app's socket took arg more bytes of the helper's DATA;
  *                 sent in batches of at least a quarter of the window
  *
