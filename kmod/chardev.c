@@ -63,7 +63,8 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_lock(&sn->lock);
-	err = sn->helper ? -EBUSY : sctls_serve(sn);
+	err = sn->helper ? -EBUSY :
+	      sctls_serve(sn, sctls_config_locked(sn), NULL);
 	if (!err)
 		err = sctls_who_start(helper);
 	if (!err) {
@@ -93,11 +94,12 @@ static int sctls_dev_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&sn->lock);
 	mutex_lock(&helper->io_lock);
-	sctls_ports_unlisten(sn);
 	sctls_conn_destroy_all(helper);
 	mutex_unlock(&helper->io_lock);
+	/* The hook refuses from now on; what it let in before is reset. */
 	sctls_who_stop(helper);
 	sn->helper = NULL;
+	sctls_ports_unlisten(sn);
 	sctls_notify_helper(helper, SCTLS_CMD_EV_HELPER_DETACH);
 	mutex_unlock(&sn->lock);
 	/* No connection is left to reap; the work takes io_lock. */

@@ -122,6 +122,7 @@ struct sctls_net {
 	/* Changed under lock, and the helper's io_lock when it has one. */
 	struct sctls_ports ports;
 	void (*tcp_data_ready)(struct sock *sk);	/* TCP's own */
+	struct work_struct drain;	/* resets what waits with no helper */
 	struct sctls_who __rcu *who;	/* the helper's, for the hook */
 	struct sctls_stats stats;
 	atomic64_t refused_no_helper;	/* counted by the netfilter hook */
@@ -160,12 +161,15 @@ static inline bool sctls_helper_has_work(struct sctls_helper *helper)
 }
 
 /* listen.c */
-int sctls_serve(struct sctls_net *sn);
+int sctls_serve(struct sctls_net *sn, const struct sctls_config *cfg,
+		struct netlink_ext_ack *extack);
 void sctls_unserve(struct sctls_net *sn);
 int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 		       struct netlink_ext_ack *extack);
 int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper);
 void sctls_ports_unlisten(struct sctls_net *sn);
+void sctls_ports_drain(struct sctls_net *sn);
+void sctls_ports_drain_work(struct work_struct *work);
 void sctls_accept_some(struct sctls_helper *helper);
 void sctls_listen_disown(struct sctls_net *sn, struct socket *sock);
 

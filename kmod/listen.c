@@ -2,23 +2,23 @@
 /*
  * sctls: the served loopback ports of a namespace. From the moment the
  * namespace is served until a port is removed or the namespace ends, the
- * module holds the port on 127.0.0.1 and ::1, bound to the loopback device,
- * so that no local app can bind it and pose as the card. The sockets listen
- * only while a helper is attached; without one they are merely bound, and a
- * connect() is refused at once. Their callback only tells the helper that
+ * module listens on the port on 127.0.0.1 and ::1, bound to the loopback
+ * device. A listening socket conflicts with every other bind of its
+ * address and port, SO_REUSEADDR, SO_REUSEPORT or wildcard, whoever asks:
+ * no app can take the port and pose as the card. While no helper is
+ * attached, the netfilter hook refuses each connect() at once with
+ * ECONNREFUSED (who.c). The listeners' callback only tells the helper that
  * connections wait; the helper's read() accepts them.
  *
- * No SO_REUSEADDR: with it, an app's SO_REUSEADDR socket could bind beside
- * a socket that is not listening, and listen first. SO_REUSEPORT instead,
- * owned by global root (the owner these kernels compare, the socket inode's,
- * is root's for our orphaned children too), so that an app can join the
- * port's group only as global uid 0, while the TIME_WAIT sockets and orphans
- * of an earlier holder do not keep the port from being held again.
+ * SO_REUSEADDR on our listeners is inherited by their children, so that
+ * an earlier holder's TIME_WAIT and orphaned sockets do not keep the port
+ * from being held again after a reload.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <net/inet_connection_sock.h>
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -32,12 +32,21 @@ static void sctls_listen_data_ready(struct sock *sk)
 	struct sctls_helper *helper;
 
 	read_lock_bh(&sk->sk_callback_lock);
+	/* A child not accepted yet has this callback too; it is no listener. */
+	if (sk->sk_state != TCP_LISTEN)
+		goto out;
 	/* NOCOPY: accepted children do not inherit the helper. */
 	helper = __locked_read_sk_user_data_with_flags(sk, 0);
-	if (helper && sk->sk_state == TCP_LISTEN) {
+	if (helper) {
 		WRITE_ONCE(helper->accept_pending, true);
 		wake_up_interruptible(&helper->wait);
+	} else {
+		/* Let in as the helper left: reset, from process context. */
+		rcu_read_lock();
+		schedule_work(&sctls_net(sock_net(sk))->drain);
+		rcu_read_unlock();
 	}
+out:
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -46,7 +55,7 @@ static const char *sctls_family_name(int family)
 	return family == AF_INET ? "127.0.0.1" : "[::1]";
 }
 
-/* A socket bound to the loopback port, not listening: *sockp, or -errno. */
+/* A socket listening on the loopback port: *sockp, or -errno. */
 static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 			   struct socket **sockp)
 {
@@ -63,9 +72,7 @@ static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 	err = sock_bindtoindex(sk, LOOPBACK_IFINDEX, true);
 	if (err)
 		goto err_release;
-	/* Only global root's SO_REUSEPORT sockets could join it. */
-	sock_set_reuseport(sk);
-	SOCK_INODE(sock)->i_uid = GLOBAL_ROOT_UID;
+	sock_set_reuseaddr(sk);
 	/* A new namespace's loopback may not be up yet: serve once it is. */
 	ip_sock_set_freebind(sk);
 
@@ -94,6 +101,9 @@ static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 	sn->tcp_data_ready = sk->sk_data_ready;
 	sk->sk_data_ready = sctls_listen_data_ready;
 	write_unlock_bh(&sk->sk_callback_lock);
+	err = kernel_listen(sock, SCTLS_LISTEN_BACKLOG);
+	if (err)
+		goto err_release;
 	*sockp = sock;
 	return 0;
 
@@ -145,10 +155,10 @@ static int sctls_port_hold(struct sctls_net *sn, struct sctls_port *p)
 	return 0;
 }
 
-static int sctls_port_listen(struct sctls_port *p, struct sctls_helper *helper)
+/* The helper (NULL: none) that the port's connections are for. */
+static void sctls_port_attach(struct sctls_port *p, struct sctls_helper *helper)
 {
 	unsigned int i;
-	int err;
 
 	for (i = 0; i < p->nr_socks; i++) {
 		struct sock *sk = p->socks[i]->sk;
@@ -157,39 +167,21 @@ static int sctls_port_listen(struct sctls_port *p, struct sctls_helper *helper)
 		__rcu_assign_sk_user_data_with_flags(sk, helper,
 						     SK_USER_DATA_NOCOPY);
 		write_unlock_bh(&sk->sk_callback_lock);
-		err = kernel_listen(p->socks[i], SCTLS_LISTEN_BACKLOG);
-		if (err)
-			return err;
+		/* Let in before: the helper accepts it, as if just woken. */
+		if (helper && !reqsk_queue_empty(&inet_csk(sk)->icsk_accept_queue))
+			WRITE_ONCE(helper->accept_pending, true);
 	}
-	return 0;
 }
 
-/* Hold a port and, with a helper, listen on it: 0 or -errno. */
+/* Hold a port for the namespace's helper, if it has one: 0 or -errno. */
 static int sctls_port_open(struct sctls_net *sn, struct sctls_port *p,
 			   struct sctls_helper *helper)
 {
 	int err = sctls_port_hold(sn, p);
 
-	return err || !helper ? err : sctls_port_listen(p, helper);
-}
-
-/*
- * Back to a bound socket: a read shutdown of a listener resets the
- * connections in its accept queue and keeps the address and port.
- */
-static void sctls_port_unlisten(struct sctls_port *p)
-{
-	unsigned int i;
-
-	for (i = 0; i < p->nr_socks; i++) {
-		struct sock *sk = p->socks[i]->sk;
-
-		write_lock_bh(&sk->sk_callback_lock);
-		rcu_assign_sk_user_data(sk, NULL);
-		write_unlock_bh(&sk->sk_callback_lock);
-		if (sk->sk_state == TCP_LISTEN)
-			kernel_sock_shutdown(p->socks[i], SHUT_RD);
-	}
+	if (!err)
+		sctls_port_attach(p, helper);
+	return err;
 }
 
 static struct sctls_port *sctls_ports_find(struct sctls_ports *ports, u16 port)
@@ -203,14 +195,15 @@ static struct sctls_port *sctls_ports_find(struct sctls_ports *ports, u16 port)
 }
 
 /*
- * Start serving a namespace, once: the netfilter hooks, then the ports of
- * its configuration. A port that another socket has already is logged and
- * left unheld (sctls show names it); a helper cannot attach until it is
- * free. Called under sn->lock.
+ * Start serving a namespace, once, with cfg's ports: the netfilter hooks,
+ * then the ports. Without extack, a port that another socket has already
+ * is logged and left unheld (sctls show names it), and a helper cannot
+ * attach until it is free; with extack (a netlink SET), it fails the whole
+ * and the namespace stays unserved. Called under sn->lock.
  */
-int sctls_serve(struct sctls_net *sn)
+int sctls_serve(struct sctls_net *sn, const struct sctls_config *cfg,
+		struct netlink_ext_ack *extack)
 {
-	const struct sctls_config *cfg = sctls_config_locked(sn);
 	unsigned int i;
 	int err;
 
@@ -220,14 +213,18 @@ int sctls_serve(struct sctls_net *sn)
 	err = sctls_who_hooks_register(sn);
 	if (err)
 		return err;
+	sn->served = true;
 	for (i = 0; i < cfg->nr_ports; i++) {
-		struct sctls_port *p = &sn->ports.port[i];
+		struct sctls_port *p = &sn->ports.port[sn->ports.nr++];
 
 		p->port = cfg->ports[i];
-		sctls_port_hold(sn, p);
+		err = sctls_port_hold(sn, p);
+		if (err && extack) {
+			NL_SET_ERR_MSG(extack, "a port is in use by another socket");
+			sctls_unserve(sn);
+			return err;
+		}
 	}
-	sn->ports.nr = cfg->nr_ports;
-	sn->served = true;
 	return 0;
 }
 
@@ -248,8 +245,8 @@ void sctls_unserve(struct sctls_net *sn)
 
 /*
  * Serve exactly cfg's ports, all or nothing. The new set is built aside:
- * kept ports move over, missing ones are bound (and listen, with a helper),
- * and only when all of that worked are the removed ones closed. On failure
+ * kept ports move over, missing ones are held (for the helper, if there is
+ * one), and only when all of that worked are the removed ones closed. On failure
  * the old set is untouched. Under sn->lock and, with a helper, its io_lock.
  */
 int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
@@ -264,8 +261,6 @@ int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 	lockdep_assert_held(&sn->lock);
 	if (helper)
 		lockdep_assert_held(&helper->io_lock);
-	if (!sn->served)
-		return 0;	/* sctls_serve() takes the config as it is */
 
 	for (i = 0; i < cfg->nr_ports; i++) {
 		struct sctls_port *p = &new.port[new.nr++];
@@ -310,7 +305,7 @@ undo:
 
 /*
  * The helper attaches: every port held (those taken before are tried
- * again) and listening, or none listening and -errno. Under sn->lock.
+ * again) and for it, or none for it and -errno. Under sn->lock.
  */
 int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper)
 {
@@ -325,14 +320,18 @@ int sctls_ports_listen(struct sctls_net *sn, struct sctls_helper *helper)
 	return err;
 }
 
-/* The helper is gone: the ports stay held, and refuse connections. */
+/*
+ * The helper is gone, and the hook refuses new connections: the ports stay
+ * held, and connections that were let in before are reset.
+ */
 void sctls_ports_unlisten(struct sctls_net *sn)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&sn->lock);
 	for (i = 0; i < sn->ports.nr; i++)
-		sctls_port_unlisten(&sn->ports.port[i]);
+		sctls_port_attach(&sn->ports.port[i], NULL);
+	sctls_ports_drain(sn);
 }
 
 /*
@@ -347,6 +346,37 @@ void sctls_listen_disown(struct sctls_net *sn, struct socket *sock)
 	rcu_assign_sk_user_data(sk, NULL);
 	sk->sk_data_ready = sn->tcp_data_ready;
 	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Reset the connections waiting while no helper is attached. */
+void sctls_ports_drain(struct sctls_net *sn)
+{
+	struct socket *sock;
+	unsigned int i, j;
+
+	lockdep_assert_held(&sn->lock);
+	if (sn->helper)
+		return;
+	for (i = 0; i < sn->ports.nr; i++) {
+		struct sctls_port *p = &sn->ports.port[i];
+
+		for (j = 0; j < p->nr_socks; j++) {
+			while (kernel_accept(p->socks[j], &sock, O_NONBLOCK) == 0) {
+				sctls_listen_disown(sn, sock);
+				sock_no_linger(sock->sk);
+				sock_release(sock);
+			}
+		}
+	}
+}
+
+void sctls_ports_drain_work(struct work_struct *work)
+{
+	struct sctls_net *sn = container_of(work, struct sctls_net, drain);
+
+	mutex_lock(&sn->lock);
+	sctls_ports_drain(sn);
+	mutex_unlock(&sn->lock);
 }
 
 /*

@@ -38,6 +38,7 @@ static __net_init int sctls_net_init(struct net *net)
 
 	sn->net = net;
 	mutex_init(&sn->lock);
+	INIT_WORK(&sn->drain, sctls_ports_drain_work);
 	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg)
 		return -ENOMEM;
@@ -45,7 +46,7 @@ static __net_init int sctls_net_init(struct net *net)
 	/* The host's namespace is served from the start; others on demand. */
 	if (net_eq(net, &init_net)) {
 		mutex_lock(&sn->lock);
-		err = sctls_serve(sn);
+		err = sctls_serve(sn, cfg, NULL);
 		mutex_unlock(&sn->lock);
 		if (err)
 			kfree(cfg);
@@ -65,6 +66,8 @@ static __net_exit void sctls_net_pre_exit(struct net *net)
 	mutex_lock(&sn->lock);
 	sctls_unserve(sn);
 	mutex_unlock(&sn->lock);
+	/* No listener is left to queue it again; it takes sn->lock. */
+	cancel_work_sync(&sn->drain);
 }
 
 static __net_exit void sctls_net_exit(struct net *net)

@@ -308,13 +308,12 @@ static int sctls_nl_set(struct sk_buff *skb, struct genl_info *info)
 		goto out_free;
 
 	/* Configuring a namespace serves it: its ports are held from now. */
-	err = sctls_serve(sn);
-	if (err)
-		goto out_free;
 	helper = sn->helper;
 	if (helper)
 		mutex_lock(&helper->io_lock);
-	err = sctls_ports_update(sn, cfg, extack);
+	err = sn->served ? sctls_ports_update(sn, cfg, extack) :
+			   sctls_serve(sn, cfg, extack);
+	/* Accepts read the config under io_lock, not RCU. */
 	if (!err)
 		rcu_assign_pointer(sn->config, cfg);
 	if (helper)

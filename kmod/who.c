@@ -6,7 +6,7 @@
  * table until the connection is accepted. The owner of the app's socket is
  * found at accept in the namespace's established hash. The hooks are in
  * place in served namespaces only, with or without a helper: without one,
- * they count the connections refused.
+ * they refuse the connection and count it.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -137,9 +137,12 @@ static unsigned int sctls_who_hook(void *priv, struct sk_buff *skb,
 
 	who = rcu_dereference(sn->who);
 	if (!who) {
-		/* No helper, no listener: this connect() gets ECONNREFUSED. */
+		/*
+		 * No helper: the port is held, but not served. tcp_connect()
+		 * hands this error to connect() at once, as a RST would.
+		 */
 		atomic64_inc(&sn->refused_no_helper);
-		return NF_ACCEPT;
+		return NF_DROP_ERR(-ECONNREFUSED);
 	}
 	if (state->pf == NFPROTO_IPV4)
 		sctls_who_record(who, AF_INET, &ip_hdr(skb)->saddr, th->source,

@@ -129,12 +129,8 @@ static int squat(int family, bool reuseaddr, bool reuseport, bool wildcard)
 	return err;
 }
 
-/*
- * Every way an app (uid 1000) may try to bind the served port is refused:
- * how many were not. Global root can join an SO_REUSEPORT group of root's
- * sockets, as it can unload the module; apps cannot.
- */
-static int squat_all_refused(struct __test_metadata *_metadata)
+/* Every way an app may try to bind the served port: how many did not fail. */
+static int squats_as(struct __test_metadata *_metadata, int uid)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	unsigned int i, opts;
@@ -144,15 +140,15 @@ static int squat_all_refused(struct __test_metadata *_metadata)
 	if (pid == 0) {
 		int bad = 0;
 
-		if (become(1000, 1000))
+		if (uid >= 0 && become(uid, uid))
 			_exit(100);
 		for (i = 0; i < 2; i++) {
 			for (opts = 0; opts < 8; opts++) {
 				int err = squat(families[i], opts & 1, opts & 2, opts & 4);
 
 				if (err != EADDRINUSE) {
-					TH_LOG("family %d reuseaddr %d reuseport %d wildcard %d: bind gave %s",
-					       families[i], opts & 1, !!(opts & 2),
+					TH_LOG("uid %d family %d reuseaddr %d reuseport %d wildcard %d: bind gave %s",
+					       uid, families[i], opts & 1, !!(opts & 2),
 					       !!(opts & 4), err ? strerror(err) : "success");
 					bad++;
 				}
@@ -163,6 +159,12 @@ static int squat_all_refused(struct __test_metadata *_metadata)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return 100;
 	return WEXITSTATUS(status);
+}
+
+/* Neither an app of uid 1000 nor one of root can take the port. */
+static int squat_all_refused(struct __test_metadata *_metadata)
+{
+	return squats_as(_metadata, 1000) + squats_as(_metadata, -1);
 }
 
 TEST(no_app_can_take_the_port_before_or_between_helpers)

@@ -15,9 +15,9 @@
  * ports on 127.0.0.1 and ::1 of a namespace, bound to its loopback device,
  * from the moment it serves the namespace (the initial namespace at load;
  * another when first configured or when a helper first attaches) until the
- * namespace ends or the port is removed: no app can bind them. They listen
- * only while a helper holds the device open; without a helper, connect()
- * fails at once with ECONNREFUSED. A port another socket had before the
+ * namespace ends or the port is removed: they listen all that time, so no
+ * app can bind them, whatever its uid or socket options. While no helper
+ * holds the device open, connect() fails at once with ECONNREFUSED. A port another socket had before the
  * module could hold it is named by netlink (SCTLS_A_PORTS_UNHELD) and the
  * kernel log, and the helper's open() fails with EADDRINUSE until it is
  * free. Closing the device, or the helper's death, resets every connection
@@ -28,8 +28,7 @@
  * The helper is whoever holds CAP_NET_ADMIN in the namespace: it sees and
  * answers every connection of that namespace, as the card would. Apps, of
  * any uid, can connect and nothing more: they cannot bind a served port,
- * see another app's connection, or pose as the card. (Global root can join
- * the ports' SO_REUSEPORT group, as it can unload the module.) Only peers
+ * see another app's connection, or pose as the card. Only peers
  * that are local sockets of the namespace are served; the network is not,
  * even with route_localnet=1. In OPEN, the uid and gid are authoritative
  * (the owner of the app's own socket); pid and comm are advisory (taken
@@ -128,7 +127,7 @@
  *  1: initial protocol: OPEN, DATA, FIN, CLOSE, CREDIT; SCTLS_IOC_INFO.
  *  2: OPEN's arg carries the connection's window, which netlink can change;
  *     the generic netlink family "sctls".
- *  3: ports held from serving on; arg must be 0 on DATA, FIN and CLOSE,
+ *  3: ports held (listening) from serving on; arg must be 0 on DATA, FIN and CLOSE,
  *     CREDIT 0 and a second FIN are refused; SCTLS_A_PORTS_UNHELD,
  *     SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_CLOSED_TIMEOUT.
  *
