@@ -64,7 +64,7 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 
 	mutex_lock(&sn->lock);
 	err = sn->helper ? -EBUSY :
-	      sctls_serve(sn, sctls_config_locked(sn), NULL);
+	      sctls_serve(sn, sctls_config_locked(sn), false, NULL);
 	if (!err)
 		err = sctls_who_start(helper);
 	if (!err) {

@@ -162,7 +162,7 @@ static inline bool sctls_helper_has_work(struct sctls_helper *helper)
 
 /* listen.c */
 int sctls_serve(struct sctls_net *sn, const struct sctls_config *cfg,
-		struct netlink_ext_ack *extack);
+		bool all_or_nothing, struct netlink_ext_ack *extack);
 void sctls_unserve(struct sctls_net *sn);
 int sctls_ports_update(struct sctls_net *sn, const struct sctls_config *cfg,
 		       struct netlink_ext_ack *extack);

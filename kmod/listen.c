@@ -5,10 +5,12 @@
  * module listens on the port on 127.0.0.1 and ::1, bound to the loopback
  * device. A listening socket conflicts with every other bind of its
  * address and port, SO_REUSEADDR, SO_REUSEPORT or wildcard, whoever asks:
- * no app can take the port and pose as the card. While no helper is
+ * no app can take the port and pose as the card (CAP_NET_ADMIN can force
+ * a bind with TCP_REPAIR; it may be the helper anyway). While no helper is
  * attached, the netfilter hook refuses each connect() at once with
- * ECONNREFUSED (who.c). The listeners' callback only tells the helper that
- * connections wait; the helper's read() accepts them.
+ * ECONNREFUSED (who.c), also to a port another socket had first. The
+ * listeners' callback only tells the helper that connections wait; the
+ * helper's read() accepts them.
  *
  * SO_REUSEADDR on our listeners is inherited by their children, so that
  * an earlier holder's TIME_WAIT and orphaned sockets do not keep the port
@@ -27,6 +29,12 @@
 
 #include "internal.h"
 
+static void sctls_accept_wake(struct sctls_helper *helper)
+{
+	WRITE_ONCE(helper->accept_pending, true);
+	wake_up_interruptible(&helper->wait);
+}
+
 static void sctls_listen_data_ready(struct sock *sk)
 {
 	struct sctls_helper *helper;
@@ -38,13 +46,10 @@ static void sctls_listen_data_ready(struct sock *sk)
 	/* NOCOPY: accepted children do not inherit the helper. */
 	helper = __locked_read_sk_user_data_with_flags(sk, 0);
 	if (helper) {
-		WRITE_ONCE(helper->accept_pending, true);
-		wake_up_interruptible(&helper->wait);
+		sctls_accept_wake(helper);
 	} else {
-		/* Let in as the helper left: reset, from process context. */
-		rcu_read_lock();
+		/* Let in as the helper came or went: see sctls_ports_drain(). */
 		schedule_work(&sctls_net(sock_net(sk))->drain);
-		rcu_read_unlock();
 	}
 out:
 	read_unlock_bh(&sk->sk_callback_lock);
@@ -169,7 +174,7 @@ static void sctls_port_attach(struct sctls_port *p, struct sctls_helper *helper)
 		write_unlock_bh(&sk->sk_callback_lock);
 		/* Let in before: the helper accepts it, as if just woken. */
 		if (helper && !reqsk_queue_empty(&inet_csk(sk)->icsk_accept_queue))
-			WRITE_ONCE(helper->accept_pending, true);
+			sctls_accept_wake(helper);
 	}
 }
 
@@ -196,13 +201,13 @@ static struct sctls_port *sctls_ports_find(struct sctls_ports *ports, u16 port)
 
 /*
  * Start serving a namespace, once, with cfg's ports: the netfilter hooks,
- * then the ports. Without extack, a port that another socket has already
- * is logged and left unheld (sctls show names it), and a helper cannot
- * attach until it is free; with extack (a netlink SET), it fails the whole
- * and the namespace stays unserved. Called under sn->lock.
+ * then the ports. A port that another socket has already is logged and
+ * left unheld (sctls show names it), and a helper cannot attach until it is
+ * free; or, when all_or_nothing (a netlink SET), it fails the whole and the
+ * namespace stays unserved. Called under sn->lock.
  */
 int sctls_serve(struct sctls_net *sn, const struct sctls_config *cfg,
-		struct netlink_ext_ack *extack)
+		bool all_or_nothing, struct netlink_ext_ack *extack)
 {
 	unsigned int i;
 	int err;
@@ -219,8 +224,11 @@ int sctls_serve(struct sctls_net *sn, const struct sctls_config *cfg,
 
 		p->port = cfg->ports[i];
 		err = sctls_port_hold(sn, p);
-		if (err && extack) {
-			NL_SET_ERR_MSG(extack, "a port is in use by another socket");
+		if (err && all_or_nothing) {
+			if (err == -EADDRINUSE)
+				NL_SET_ERR_MSG(extack, "a port is in use by another socket");
+			else
+				NL_SET_ERR_MSG(extack, "cannot hold a port");
 			sctls_unserve(sn);
 			return err;
 		}
@@ -348,15 +356,20 @@ void sctls_listen_disown(struct sctls_net *sn, struct socket *sock)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* Reset the connections waiting while no helper is attached. */
+/*
+ * Connections that a listener queued while it was for no helper: the
+ * helper's, if one has come since (it accepts them); else reset.
+ */
 void sctls_ports_drain(struct sctls_net *sn)
 {
 	struct socket *sock;
 	unsigned int i, j;
 
 	lockdep_assert_held(&sn->lock);
-	if (sn->helper)
+	if (sn->helper) {
+		sctls_accept_wake(sn->helper);
 		return;
+	}
 	for (i = 0; i < sn->ports.nr; i++) {
 		struct sctls_port *p = &sn->ports.port[i];
 

@@ -46,7 +46,7 @@ static __net_init int sctls_net_init(struct net *net)
 	/* The host's namespace is served from the start; others on demand. */
 	if (net_eq(net, &init_net)) {
 		mutex_lock(&sn->lock);
-		err = sctls_serve(sn, cfg, NULL);
+		err = sctls_serve(sn, cfg, false, NULL);
 		mutex_unlock(&sn->lock);
 		if (err)
 			kfree(cfg);

@@ -312,7 +312,7 @@ static int sctls_nl_set(struct sk_buff *skb, struct genl_info *info)
 	if (helper)
 		mutex_lock(&helper->io_lock);
 	err = sn->served ? sctls_ports_update(sn, cfg, extack) :
-			   sctls_serve(sn, cfg, extack);
+			   sctls_serve(sn, cfg, true, extack);
 	/* Accepts read the config under io_lock, not RCU. */
 	if (!err)
 		rcu_assign_pointer(sn->config, cfg);

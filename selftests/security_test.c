@@ -236,6 +236,10 @@ TEST(port_taken_before_load_is_named_everywhere)
 	EXPECT_NE(NULL, strstr(out, "ports-taken"));
 	EXPECT_NE(NULL, strstr(strstr(out, "ports-taken") ?: "", "4200"));
 
+	/* Nobody reaches the program that has it: it cannot pose as the card. */
+	EXPECT_EQ(-1, gw_connect(AF_INET, 4200));
+	EXPECT_EQ(ECONNREFUSED, errno);
+
 	/* The helper is told, not left serving nothing. */
 	dev = gw_open_dev();
 	EXPECT_EQ(-1, dev);

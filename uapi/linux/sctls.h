@@ -17,7 +17,10 @@
  * another when first configured or when a helper first attaches) until the
  * namespace ends or the port is removed: they listen all that time, so no
  * app can bind them, whatever its uid or socket options. While no helper
- * holds the device open, connect() fails at once with ECONNREFUSED. A port another socket had before the
+ * holds the device open, connect() to a served port fails at once with
+ * ECONNREFUSED (with TCP Fast Open and a cookie, the first send fails with
+ * ECONNABORTED instead), also when another socket holds the port: a served
+ * port reaches the card's gateway or nothing. A port another socket had before the
  * module could hold it is named by netlink (SCTLS_A_PORTS_UNHELD) and the
  * kernel log, and the helper's open() fails with EADDRINUSE until it is
  * free. Closing the device, or the helper's death, resets every connection
@@ -28,7 +31,9 @@
  * The helper is whoever holds CAP_NET_ADMIN in the namespace: it sees and
  * answers every connection of that namespace, as the card would. Apps, of
  * any uid, can connect and nothing more: they cannot bind a served port,
- * see another app's connection, or pose as the card. Only peers
+ * see another app's connection, or pose as the card. (CAP_NET_ADMIN in the
+ * namespace, which may be the helper, can force a bind with TCP_REPAIR.)
+ * Only peers
  * that are local sockets of the namespace are served; the network is not,
  * even with route_localnet=1. In OPEN, the uid and gid are authoritative
  * (the owner of the app's own socket); pid and comm are advisory (taken
