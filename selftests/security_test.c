@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -391,6 +393,83 @@ static int fill(struct gw_reader *rd, uint32_t id, size_t total)
 		if (gw_send(rd->fd, SCTLS_DATA, 0, id, 0, chunk, sizeof(chunk)) < 0)
 			return -1;
 	return 0;
+}
+
+/* A number from a cgroup file: the value of key, or the file's first number. */
+static long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[256], line[256], name[64];
+	long v = -1, n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!key && sscanf(line, "%ld", &n) == 1) {
+			v = n;
+			break;
+		}
+		if (key && sscanf(line, "%63s %ld", name, &n) == 2 && !strcmp(name, key)) {
+			v = n;
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static int cg_write(const char *dir, const char *file, const char *text)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+#define CG_ROOT "/tmp/sctls-cgroup"
+#define CG_HELPER CG_ROOT "/helper"
+
+/*
+ * What the gateway keeps for an app that does not read is charged to the
+ * helper's memory cgroup, beside the sockets' own memory ("sock").
+ */
+TEST_F(stage, kept_bytes_are_charged_to_the_helpers_memory_cgroup)
+{
+	long mem, sock, kept;
+	char pid[32];
+	uint32_t id;
+	int fd;
+
+	mkdir(CG_ROOT, 0755);
+	if (mount("none", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
+		SKIP(return, "no cgroup2 here: %s", strerror(errno));
+	if (cg_write(CG_ROOT, "cgroup.subtree_control", "+memory") ||
+	    (mkdir(CG_HELPER, 0755) && errno != EEXIST))
+		SKIP(return, "no memory controller");
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, cg_write(CG_HELPER, "cgroup.procs", pid));
+
+	fd = connect_small(&self->w.rd, &id);
+	ASSERT_NE(0, id);
+	mem = cg_read(CG_HELPER, "memory.current", NULL);
+	sock = cg_read(CG_HELPER, "memory.stat", "sock");
+	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
+	kept = (cg_read(CG_HELPER, "memory.current", NULL) - mem) -
+	       (cg_read(CG_HELPER, "memory.stat", "sock") - sock);
+	TH_LOG("the helper's cgroup grew by %ld KiB besides socket memory", kept >> 10);
+	/* At least what TCP's buffers (4 MiB at most) could not take. */
+	EXPECT_LE((long)(STAGE_BYTES - (4u << 20)) / 2, kept);
+
+	ASSERT_EQ(0, cg_write(CG_ROOT, "cgroup.procs", pid));
+	close(fd);
 }
 
 /* The final frame for id, skipping DATA: its type, and *arg. */
