@@ -31,6 +31,7 @@ sctls_inet_lookup_established(struct net *net, __be32 saddr, __be16 sport,
 					 sport, daddr, hnum, LOOPBACK_IFINDEX, 0);
 }
 
+#if IS_ENABLED(CONFIG_IPV6)
 static inline struct sock *
 sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 			       __be16 sport, const struct in6_addr *daddr,
@@ -39,6 +40,7 @@ sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 	return __inet6_lookup_established(net, sctls_tcp_hashinfo(net), saddr,
 					  sport, daddr, hnum, LOOPBACK_IFINDEX, 0);
 }
+#endif
 
 /*
  * Kernel sockets hold no reference on their namespace. An accepted socket

@@ -10,6 +10,7 @@ nginx libnginx-mod-stream socat
 linux-headers-amd64 linux-image-amd64 linux-source
 linux-headers-6.12-amd64 linux-image-6.12-amd64
 qemu-system-x86 busybox-static sparse iptables
+flex bison bc libelf-dev
 libnl-genl-3-dev libjson-c-dev libssl-dev openssl curl libcap-dev
 libpcsclite-dev pcscd vsmartcard-vpcd"
 
