@@ -7,6 +7,8 @@
 #   make bench      sctls against nginx, socat and the direct path, in the VM
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
+#   make debug-kernel  build (once, cached) the sanitizer kernel of the tests
+#   make fuzz-kernel   fuzz the module in it (FUZZ_KERNEL_SECONDS, default 3600)
 #   make KDIR=...   build against another kernel's build tree
 
 # The kernel to build for: the running kernel's build tree when it has one,
@@ -35,7 +37,7 @@ SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/ech
 UNIT_TESTS := frame_test mc3_test bip_test
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
-	fuzzers fuzz \
+	fuzzers fuzz debug-kernel fuzz-kernel vm-soak \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
 BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
@@ -53,7 +55,7 @@ MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc
 MC3_HDR := $(wildcard userspace/mc3/*.h)
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
-all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig
+all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig $(KFUZZ)
 
 programs: $(PROGRAMS)
 
@@ -185,6 +187,31 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 			userspace/*/corpus/$${f%_fuzz} || exit 1; \
 	done
 
+# kfuzz, the module's own fuzzer: static, so that it runs from tmpfs in the
+# guest and nothing it does pages in over 9p while faults are injected.
+KFUZZ := $(BUILD)/kfuzz/kfuzz
+$(KFUZZ): $(wildcard selftests/fuzz/*.c selftests/fuzz/*.h) uapi/linux/sctls.h
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -static -pthread -o $@ $(filter %.c,$^)
+
+# The sanitizer kernel: Debian's linux-source-DEBUG_SERIES with
+# selftests/vm/debug.config, built once into /var/cache/sctls.
+DEBUG_SERIES ?= 6.1
+FUZZ_KERNEL_SECONDS ?= 3600
+debug-kernel: deps
+	@selftests/vm/debug-kernel $(DEBUG_SERIES) >/dev/null
+
+fuzz-kernel: deps
+	@$(MAKE) --no-print-directory selftests $(KFUZZ)
+	@BUILD=$(BUILD) KFUZZ=$(KFUZZ) selftests/vm/debug-suite --no-tests \
+		--fuzz-seconds $(FUZZ_KERNEL_SECONDS) $(if $(SEED),--seed $(SEED)) $(DEBUG_SERIES)
+
+# 30 boots of each test kernel while a kernel build loads the host.
+vm-soak: deps
+	@selftests/vm/boot-soak --load $(KVER) $(patsubst /usr/src/linux-headers-%,%,\
+		$(filter-out %$(KVER),$(wildcard /usr/src/linux-headers-*-amd64))) \
+		$$(selftests/vm/debug-kernel --path $(DEBUG_SERIES) 2>/dev/null)
+
 deps:
 	@selftests/vm/deps.sh
 
@@ -196,7 +223,7 @@ check: deps
 check-after-deps: all
 	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
 		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" FUZZERS="$(FUZZERS)" \
-		selftests/check.sh
+		DEBUG_SERIES="$(DEBUG_SERIES)" KFUZZ=$(KFUZZ) selftests/check.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-after-deps

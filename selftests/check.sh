@@ -3,8 +3,8 @@
 # ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
 # then the kselftests in a VM. Each step reports TAP; the last line sums them
 # up as "N passed, N failed, N skipped" and the exit status is 1 on any
-# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS
-# from the Makefile. Besides KDIR's kernel, the newest installed Debian
+# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS,
+# DEBUG_SERIES, KFUZZ from the Makefile. Besides KDIR's kernel, the newest installed Debian
 # kernel of every other series gets the static checks and the kselftests.
 set -uo pipefail
 
@@ -213,6 +213,21 @@ for other in $others; do
 	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/"
 	static_checks "$other" "$copy"
 	vm_suite "$kver" "$copy/sctls.ko"
+done
+
+# The sanitizer kernel: the kernel-facing kselftests, fault injection and
+# the fuzzer, with KASAN, lockdep, UBSAN, DEBUG_OBJECTS and kmemleak
+# watching. Its first build takes a while (README); it is cached after.
+for series in $DEBUG_SERIES; do
+	echo "# the module in the sanitizer kernel $series, and ${FUZZ_CHECK_SECONDS:-180} s of kfuzz"
+	BUILD=$BUILD KFUZZ=$KFUZZ selftests/vm/debug-suite --fuzz-seconds "${FUZZ_CHECK_SECONDS:-180}" \
+		--seed "${FUZZ_SEED:-1}" "$series" >"$results/debug-$series.tap" 2>&1
+	status=$?
+	cat "$results/debug-$series.tap"
+	count_tap "$results/debug-$series.tap"
+	if [ $status != 0 ] && ! grep -q '^not ok' "$results/debug-$series.tap"; then
+		record fail "the sanitizer kernel pass on $series" "status $status"
+	fi
 done
 
 echo "$passed passed, $failed failed, $skipped skipped" | tee "$results/summary"
