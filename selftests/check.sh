@@ -1,11 +1,12 @@
 #!/bin/bash
 # Every test of the project, as `make check` runs it: host unit tests under
 # ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
-# then the kselftests in a VM. Each step reports TAP; the last line sums them
-# up as "N passed, N failed, N skipped" and the exit status is 1 on any
-# failure. Needs KDIR, KVER, BUILD, LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS,
-# DEBUG_SERIES, KFUZZ from the Makefile. Besides KDIR's kernel, the newest installed Debian
-# kernel of every other series gets the static checks and the kselftests.
+# then the kselftests in a VM, then the sanitizer kernel's pass. Each step
+# reports TAP; the last line sums them up as "N passed, N failed, N skipped"
+# and the exit status is 1 on any failure. Needs KDIR, KVER, BUILD,
+# LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS, DEBUG_SERIES and KFUZZ from the
+# Makefile. Besides KDIR's kernel, the newest installed Debian kernel of
+# every other series gets the static checks and the kselftests.
 set -uo pipefail
 
 project=$(cd "$(dirname "$0")/.." && pwd)

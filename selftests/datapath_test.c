@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "lib/harness.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
 #include "lib/privs.h"

@@ -16,7 +16,7 @@
 
 #include <linux/sctls.h>
 
-#include "kselftest_harness.h"
+#include "lib/harness.h"
 #include "lib/module.h"
 #include "lib/privs.h"
 

@@ -16,9 +16,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "lib/harness.h"
 #include "lib/control.h"
 #include "lib/gateway.h"
 #include "lib/module.h"
@@ -476,7 +477,7 @@ static bool is_event(json_object *ev, const char *name, uint32_t id)
 TEST_F(ctl, monitor_sees_open_and_close_in_order)
 {
 	uint32_t sync_id = 0, a, b;
-	int out[2], fa, fb, sync_fd, i, status;
+	int out[2], fa, fb, sync_fd, status;
 	json_object *ev = NULL;
 	struct sctls_frame f;
 	FILE *mon;
@@ -494,8 +495,11 @@ TEST_F(ctl, monitor_sees_open_and_close_in_order)
 	mon = fdopen(out[0], "r");
 	setvbuf(mon, NULL, _IONBF, 0);
 
-	/* Until the monitor has joined: connections until one is seen. */
-	for (i = 0; i < 20 && !ev; i++) {
+	/*
+	 * Until the monitor has joined: connections until one is seen. An
+	 * ASan build can take many seconds to start in a slow guest.
+	 */
+	for (time_t end = time(NULL) + 120; !ev && time(NULL) < end;) {
 		sync_fd = gw_connect_and_open(&self->rd, AF_INET, &sync_id);
 		ASSERT_NE(0, sync_id);
 		ev = next_event(mon, 500);

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "lib/harness.h"
 #include "lib/echo.h"
 #include "lib/gateway.h"
 #include "lib/module.h"

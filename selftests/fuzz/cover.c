@@ -38,8 +38,8 @@ struct kf_cover {
 	unsigned char *hit;		/* per point */
 	unsigned char *edges;		/* bitmap of hashed (prev, cur) pairs */
 	unsigned int nr_hit;
-	int fd[KF_THREADS];
-	uint64_t *area[KF_THREADS];
+	int fd[KF_COVER_SLOTS];
+	uint64_t *area[KF_COVER_SLOTS];
 };
 
 static int by_pc(const void *a, const void *b)
@@ -112,7 +112,7 @@ struct kf_cover *kf_cover_open(const char *points_file, const char *module)
 	c->hit = calloc(c->nr_points, 1);
 	c->edges = calloc(1u << (KF_EDGE_BITS - 3), 1);
 
-	for (unsigned int t = 0; t < KF_THREADS; t++) {
+	for (unsigned int t = 0; t < KF_COVER_SLOTS; t++) {
 		c->fd[t] = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
 		if (c->fd[t] < 0 || ioctl(c->fd[t], KCOV_INIT_TRACE, KF_COVER_WORDS)) {
 			fprintf(stderr, "kfuzz: kcov: %s (CONFIG_KCOV, debugfs mounted?)\n",
@@ -152,7 +152,7 @@ void kf_cover_reset(struct kf_cover *c)
 {
 	if (!c)
 		return;
-	for (unsigned int t = 0; t < KF_THREADS; t++)
+	for (unsigned int t = 0; t < KF_COVER_SLOTS; t++)
 		__atomic_store_n(&c->area[t][0], 0, __ATOMIC_RELAXED);
 }
 
@@ -181,7 +181,7 @@ unsigned int kf_cover_merge(struct kf_cover *c)
 
 	if (!c)
 		return 0;
-	for (unsigned int t = 0; t < KF_THREADS; t++) {
+	for (unsigned int t = 0; t < KF_COVER_SLOTS; t++) {
 		uint64_t n = __atomic_load_n(&c->area[t][0], __ATOMIC_RELAXED);
 		long prev = -1;
 

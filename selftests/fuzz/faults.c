@@ -52,13 +52,19 @@ static void arm(unsigned int n)
 	}
 }
 
-/* Whether the armed fault was injected; disarms in any case. */
+/*
+ * Whether the armed fault was injected; disarms in any case. Reading and
+ * writing fail-nth copy to and from user memory themselves: a fault still
+ * pending fails that copy (EFAULT), and so was not injected in the call.
+ */
 static bool injected(void)
 {
 	char s[16] = "";
-	bool hit = pread(fail_nth_fd, s, sizeof(s) - 1, 0) > 0 && atoi(s) == 0;
+	ssize_t n = pread(fail_nth_fd, s, sizeof(s) - 1, 0);
+	bool hit = n > 0 && atoi(s) == 0;
 
-	arm(0);
+	for (int i = 0; i < 3 && pwrite(fail_nth_fd, "0", 1, 0) != 1; i++)
+		;
 	return hit;
 }
 
@@ -85,9 +91,23 @@ static int app_connect(void)
 	return fd;
 }
 
-/* Read frames until one of type for id (any id if 0): its length, or -1. */
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	return getsockname(fd, (struct sockaddr *)&a, &len) ? 0 : ntohs(a.sin_port);
+}
+
+/*
+ * Read frames until one of type for id; for OPEN, the one for w->app's
+ * connection (a failed call may have left an earlier app's OPEN waiting).
+ * Its length, or -1.
+ */
 static ssize_t read_frame(struct world *w, uint16_t type, uint32_t id, int ms)
 {
+	uint16_t port = type == SCTLS_OPEN ? local_port(w->app) : 0;
+
 	while (wait_in(w->helper, ms) > 0) {
 		ssize_t n = read(w->helper, w->buf, sizeof(w->buf));
 		struct sctls_hdr h;
@@ -100,11 +120,17 @@ static ssize_t read_frame(struct world *w, uint16_t type, uint32_t id, int ms)
 			memcpy(&h, w->buf + off, sizeof(h));
 			if (h.len < SCTLS_HDR_LEN)
 				return -1;
-			if (h.type == type && (!id || h.conn == id)) {
-				if (type == SCTLS_OPEN)
-					w->id = h.conn;
+			if (h.type == SCTLS_OPEN && type == SCTLS_OPEN) {
+				struct sctls_open o;
+
+				memcpy(&o, w->buf + off + SCTLS_HDR_LEN, sizeof(o));
+				if (o.peer_port != port)
+					continue;
+				w->id = h.conn;
 				return h.len;
 			}
+			if (h.type == type && h.conn == id)
+				return h.len;
 		}
 	}
 	return -1;
@@ -132,8 +158,13 @@ static void world_close(struct world *w)
 	w->app = w->helper = w->nl = -1;
 }
 
-/* A namespace of its own with a helper; with_conn: an app it has taken. */
-static int world_open(struct world *w, bool with_conn)
+enum setup {
+	HELPER,		/* a namespace of its own with a helper */
+	PENDING,	/* and an app whose connection waits to be taken */
+	CONNECTED,	/* and an app the helper has the OPEN of */
+};
+
+static int world_open(struct world *w, enum setup setup)
 {
 	struct ifreq ifr = { .ifr_name = "lo" };
 	int fd;
@@ -151,10 +182,12 @@ static int world_open(struct world *w, bool with_conn)
 	w->helper = open("/dev/sctls", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (w->helper < 0 || w->nl < 0)
 		return -errno;
-	if (!with_conn)
+	if (setup == HELPER)
 		return 0;
 	w->app = app_connect();
-	if (w->app < 0 || read_frame(w, SCTLS_OPEN, 0, 5000) < 0)
+	if (w->app < 0 || wait_in(w->helper, 30000) <= 0)
+		return -EIO;
+	if (setup == CONNECTED && read_frame(w, SCTLS_OPEN, 0, 30000) < 0)
 		return -EIO;
 	return 0;
 }
@@ -167,14 +200,14 @@ static const char *exchange_works(struct world *w)
 
 	if (fresh.app < 0)
 		return "a new app could not connect";
-	if (read_frame(&fresh, SCTLS_OPEN, 0, 5000) < 0) {
+	if (read_frame(&fresh, SCTLS_OPEN, 0, 30000) < 0) {
 		close(fresh.app);
 		return "no OPEN for a new app";
 	}
 	if (send(fresh.app, "ping", 4, 0) != 4 ||
-	    read_frame(&fresh, SCTLS_DATA, fresh.id, 5000) != SCTLS_HDR_LEN + 4 ||
+	    read_frame(&fresh, SCTLS_DATA, fresh.id, 30000) != SCTLS_HDR_LEN + 4 ||
 	    write_frame(&fresh, SCTLS_DATA, 0, "pong", 4) ||
-	    wait_in(fresh.app, 5000) <= 0 || recv(fresh.app, got, 4, 0) != 4 ||
+	    wait_in(fresh.app, 30000) <= 0 || recv(fresh.app, got, 4, 0) != 4 ||
 	    memcmp(got, "pong", 4)) {
 		close(fresh.app);
 		return "bytes did not cross a new connection";
@@ -186,9 +219,13 @@ static const char *exchange_works(struct world *w)
 
 struct fault_op {
 	const char *name;
-	bool with_conn;
+	enum setup setup;
+	/* what the call needs in place, done before the fault is armed */
+	int (*prepare)(struct world *w);
 	/* the call under test: 0 or -errno */
 	int (*call)(struct world *w);
+	/* whatever else must hold after it, or NULL: a failure's text */
+	const char *(*verify)(struct world *w);
 	/* errors its contract allows when an allocation or copy fails */
 	int allowed[4];
 };
@@ -206,13 +243,9 @@ static int op_open(struct world *w)
 
 static int op_accept(struct world *w)
 {
-	ssize_t n;
-
-	w->app = app_connect();
 	/* the connection waits in the listener; the helper's read takes it */
-	if (w->app < 0)
-		return -EIO;
-	n = read(w->helper, w->buf, sizeof(w->buf));
+	ssize_t n = read(w->helper, w->buf, sizeof(w->buf));
+
 	return n < 0 ? -errno : 0;
 }
 
@@ -221,24 +254,31 @@ static int op_data_to_app(struct world *w)
 	return write_frame(w, SCTLS_DATA, 0, "0123456789", 10);
 }
 
+/* An app that does not read: the module keeps what its socket refuses. */
+static int small_app(struct world *w)
+{
+	int small = 4096;
+
+	return setsockopt(w->app, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) ? -errno : 0;
+}
+
 static int op_data_staged(struct world *w)
 {
 	static char big[SCTLS_MAX_PAYLOAD];
-	int small = 4096;
 
-	/* an app that does not read: the module keeps what its socket refuses */
-	setsockopt(w->app, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	memset(big, 'x', sizeof(big));
 	return write_frame(w, SCTLS_DATA, 0, big, sizeof(big));
 }
 
+static int app_sent(struct world *w)
+{
+	return send(w->app, "hello", 5, 0) == 5 && wait_in(w->helper, 30000) > 0 ? 0 : -EIO;
+}
+
 static int op_data_from_app(struct world *w)
 {
-	ssize_t n;
+	ssize_t n = read(w->helper, w->buf, sizeof(w->buf));
 
-	if (send(w->app, "hello", 5, 0) != 5 || wait_in(w->helper, 5000) <= 0)
-		return -EIO;
-	n = read(w->helper, w->buf, sizeof(w->buf));
 	return n < 0 ? -errno : 0;
 }
 
@@ -283,6 +323,46 @@ static int op_nl_set(struct world *w)
 	return nl_call(w, SCTLS_CMD_SET, 0, fill_set);
 }
 
+struct config {
+	uint32_t max_conns, window, nr_ports;
+};
+
+static void get_config(const struct nlattr *attrs, int len, void *arg)
+{
+	struct config *c = arg;
+	const struct nlattr *a, *p;
+
+	kfnl_for_each(a, attrs, len) {
+		const void *v = (const char *)a + NLA_HDRLEN;
+
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case SCTLS_A_MAX_CONNS: memcpy(&c->max_conns, v, 4); break;
+		case SCTLS_A_WINDOW: memcpy(&c->window, v, 4); break;
+		case SCTLS_A_PORTS:
+			kfnl_for_each(p, (const struct nlattr *)v, a->nla_len - NLA_HDRLEN)
+				c->nr_ports++;
+			break;
+		default: break;
+		}
+	}
+}
+
+/* SET is all or nothing: the namespace's defaults, or all of fill_set's. */
+static const char *set_all_or_nothing(struct world *w)
+{
+	struct config c = { 0 };
+	struct kfnl_msg m;
+
+	kfnl_init(&m, (uint16_t)kf_family_id, SCTLS_CMD_GET, 0);
+	if (kfnl_talk(w->nl, &m, get_config, &c))
+		return "GET failed after the fault";
+	if (c.max_conns == 7 && c.window == 8192 && c.nr_ports == 3)
+		return NULL;
+	if (c.max_conns != 7 && c.window != 8192 && c.nr_ports != 3)
+		return NULL;
+	return "SET was applied in part";
+}
+
 static int op_nl_get(struct world *w)
 {
 	return nl_call(w, SCTLS_CMD_GET, 0, NULL);
@@ -314,18 +394,23 @@ static int op_release(struct world *w)
 }
 
 static const struct fault_op ops[] = {
-	{ "open /dev/sctls", false, op_open, { -ENOMEM } },
-	{ "read: accept and OPEN", false, op_accept, { -ENOMEM, -EAGAIN, -EFAULT } },
-	{ "read: DATA from the app", true, op_data_from_app, { -ENOMEM, -EAGAIN, -EFAULT } },
-	{ "write: DATA to the app", true, op_data_to_app, { -ENOMEM, -EFAULT } },
-	{ "write: DATA kept for a full app", true, op_data_staged, { -ENOMEM, -EFAULT } },
-	{ "write: orderly CLOSE", true, op_close_conn, { -ENOMEM, -EFAULT } },
-	{ "ioctl SCTLS_IOC_INFO", false, op_info, { -EFAULT } },
-	{ "release with a connection", true, op_release, { 0 } },
-	{ "netlink SET", false, op_nl_set, { -ENOMEM, -ENOBUFS, -EFAULT } },
-	{ "netlink GET", false, op_nl_get, { -ENOMEM, -ENOBUFS, -EMSGSIZE, -EFAULT } },
-	{ "netlink CONNS", true, op_nl_conns, { -ENOMEM, -ENOBUFS, -EMSGSIZE, -EFAULT } },
-	{ "netlink RESET", true, op_nl_reset, { -ENOMEM, -ENOBUFS, -EFAULT } },
+	{ "open /dev/sctls", HELPER, NULL, op_open, NULL, { -ENOMEM, -EFAULT } },
+	{ "read: accept and OPEN", PENDING, NULL, op_accept, NULL,
+	  { -ENOMEM, -EAGAIN, -EFAULT } },
+	{ "read: DATA from the app", CONNECTED, app_sent, op_data_from_app, NULL,
+	  { -ENOMEM, -EAGAIN, -EFAULT } },
+	{ "write: DATA to the app", CONNECTED, NULL, op_data_to_app, NULL, { -ENOMEM, -EFAULT } },
+	{ "write: DATA kept for a full app", CONNECTED, small_app, op_data_staged, NULL,
+	  { -ENOMEM, -EFAULT } },
+	{ "write: orderly CLOSE", CONNECTED, NULL, op_close_conn, NULL, { -ENOMEM, -EFAULT } },
+	{ "ioctl SCTLS_IOC_INFO", HELPER, NULL, op_info, NULL, { -EFAULT } },
+	{ "release with a connection", CONNECTED, NULL, op_release, NULL, { 0 } },
+	{ "netlink SET", HELPER, NULL, op_nl_set, set_all_or_nothing,
+	  { -ENOMEM, -ENOBUFS, -EFAULT } },
+	{ "netlink GET", HELPER, NULL, op_nl_get, NULL, { -ENOMEM, -ENOBUFS, -EMSGSIZE, -EFAULT } },
+	{ "netlink CONNS", CONNECTED, NULL, op_nl_conns, NULL,
+	  { -ENOMEM, -ENOBUFS, -EMSGSIZE, -EFAULT } },
+	{ "netlink RESET", CONNECTED, NULL, op_nl_reset, NULL, { -ENOMEM, -ENOBUFS, -EFAULT } },
 };
 
 static int write_knob(const char *path, const char *value)
@@ -375,9 +460,14 @@ int kf_faults(FILE *log)
 			bool hit, ok = false;
 			int err;
 
-			if (setns(home, CLONE_NEWNET) || world_open(&w, op->with_conn)) {
+			if (setns(home, CLONE_NEWNET) || world_open(&w, op->setup)) {
 				fprintf(log, "not ok - faults: %s: set-up failed: %s\n", op->name,
 					strerror(errno));
+				world_close(&w);
+				return -1;
+			}
+			if (op->prepare && op->prepare(&w)) {
+				fprintf(log, "not ok - faults: %s: preparing failed\n", op->name);
 				world_close(&w);
 				return -1;
 			}
@@ -393,6 +483,8 @@ int kf_faults(FILE *log)
 				ok |= err == op->allowed[e];
 			if (!ok)
 				why = "an error its contract does not name";
+			else if (op->verify && (why = op->verify(&w)))
+				;
 			else if (w.helper >= 0)
 				why = exchange_works(&w);
 			else

@@ -16,6 +16,8 @@
 
 #define KF_MAX_CALLS	24
 #define KF_THREADS	3
+/* KCOV buffers: one per worker, one for the program's set-up and teardown */
+#define KF_COVER_SLOTS	(KF_THREADS + 1)
 #define KF_DEVS		2	/* /dev/sctls descriptors per program */
 #define KF_SOCKS	6	/* app sockets per program */
 #define KF_BLOB		96	/* bytes of raw payload a call may carry */

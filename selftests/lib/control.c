@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,11 @@
 #include "privs.h"
 
 #define CLI_MAX_ARGS 32
-#define CLI_TIMEOUT_MS 10000
+/*
+ * A backstop against a hung command: an ASan build in a KASAN guest on a
+ * busy host has been seen to take over 10 s to start.
+ */
+#define CLI_TIMEOUT_MS 120000
 
 static void nested_ids(struct nlattr *nest, int type, void *out, unsigned int *nr,
 		       unsigned int max)
@@ -74,25 +80,49 @@ const char *cli_path(void)
 	return getenv("SCTLS_CLI");
 }
 
-/* Read fd to its end into buf within the deadline; NUL-terminated. */
-static void read_all(int fd, char *buf, size_t size)
+/*
+ * Read both of the command's outputs to their ends, NUL-terminated, until
+ * the deadline: 0, or -ETIMEDOUT. Both at once, so that neither pipe can
+ * fill while we wait on the other.
+ */
+static int read_outputs(int out_fd, char *out, size_t out_size, int err_fd, char *err,
+			size_t err_size)
 {
-	size_t len = 0;
+	struct pollfd pfd[2] = { { .fd = out_fd, .events = POLLIN },
+				 { .fd = err_fd, .events = POLLIN } };
+	char *buf[2] = { out, err };
+	size_t size[2] = { out_size, err_size }, len[2] = { 0, 0 };
+	int open_fds = 2, ret = 0;
 
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
+	while (open_fds) {
+		int n = poll(pfd, 2, CLI_TIMEOUT_MS);
 
-		if (poll(&pfd, 1, CLI_TIMEOUT_MS) <= 0)
+		if (n <= 0) {
+			ret = -ETIMEDOUT;
 			break;
-		n = read(fd, buf + len, size - 1 - len);
-		if (n <= 0)
-			break;
-		len += n;
-		if (len == size - 1)
-			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			char sink[4096];
+			ssize_t got;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			/* Past the caller's buffer, the rest is read and dropped. */
+			if (len[i] < size[i] - 1)
+				got = read(pfd[i].fd, buf[i] + len[i], size[i] - 1 - len[i]);
+			else
+				got = read(pfd[i].fd, sink, sizeof(sink)) > 0 ? 0 : -1;
+			if (got > 0)
+				len[i] += got;
+			else if (got < 0 || len[i] < size[i] - 1) {
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
 	}
-	buf[len] = '\0';
+	out[len[0]] = '\0';
+	err[len[1]] = '\0';
+	return ret;
 }
 
 int cli_run(int uid, char *out, size_t out_size, char *err, size_t err_size, ...)
@@ -119,12 +149,19 @@ int cli_run(int uid, char *out, size_t out_size, char *err, size_t err_size, ...
 	}
 	close(out_pipe[1]);
 	close(err_pipe[1]);
-	/* The outputs are small: stdout first cannot block stderr for long. */
-	read_all(out_pipe[0], out, out_size);
-	read_all(err_pipe[0], err, err_size);
+	if (pid > 0 && read_outputs(out_pipe[0], out, out_size, err_pipe[0], err, err_size)) {
+		printf("# %s %s: no end of output within %d s; killed\n", argv[0],
+		       argv[1] ? argv[1] : "", CLI_TIMEOUT_MS / 1000);
+		kill(pid, SIGKILL);
+	}
 	close(out_pipe[0]);
 	close(err_pipe[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
+	if (!WIFEXITED(status)) {
+		printf("# %s %s: killed by signal %d; its stderr: %.300s\n", argv[0],
+		       argv[1] ? argv[1] : "", WTERMSIG(status), err);
+		return -1;
+	}
 	return WEXITSTATUS(status);
 }

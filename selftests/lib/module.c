@@ -34,7 +34,9 @@ int sctls_module_load_fresh(const char *params)
 {
 	if (sctls_module_loaded()) {
 		printf("# sctls was left loaded by an earlier test; unloading\n");
-		sctls_module_unload();
+		/* That test's processes and namespaces may still be going away. */
+		for (int i = 0; i < 600 && sctls_module_unload() == -EWOULDBLOCK; i++)
+			usleep(100000);
 	}
 	return sctls_module_load(params);
 }

@@ -26,6 +26,11 @@ done
 
 # kfuzz runs from tmpfs: the fault-injecting task must not page in over 9p.
 cp "$kfuzz" /tmp/kfuzz
+# A test that failed may have left the module loaded, and busy for a while.
+for i in $(seq 100); do
+	[ -d /sys/module/sctls ] || break
+	rmmod sctls 2>/dev/null || sleep 0.3
+done
 insmod "$ko" max_conns=16 window=4096 ports=4116,4117 || exit 1
 
 echo "# kfuzz faults: each operation's n-th allocation and copy failed in turn"
