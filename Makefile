@@ -53,6 +53,7 @@ PCSC_CFLAGS = $(shell pkg-config --cflags libpcsclite)
 PCSC_LIBS = $(shell pkg-config --libs libpcsclite)
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
+KFUZZ := $(BUILD)/kfuzz/kfuzz
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
 all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig $(KFUZZ)
@@ -189,7 +190,6 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 # kfuzz, the module's own fuzzer: static, so that it runs from tmpfs in the
 # guest and nothing it does pages in over 9p while faults are injected.
-KFUZZ := $(BUILD)/kfuzz/kfuzz
 $(KFUZZ): $(wildcard selftests/fuzz/*.c selftests/fuzz/*.h) uapi/linux/sctls.h
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -static -pthread -o $@ $(filter %.c,$^)

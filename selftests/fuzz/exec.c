@@ -7,6 +7,7 @@
  * the helper can close every connection that is left; the namespace's
  * counters add up.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sctls.h>
@@ -57,6 +58,7 @@ struct kf_conn {
 	bool closed;		/* CLOSE read or sent */
 	uint64_t from_app;	/* DATA bytes read, checked */
 	uint64_t to_app;	/* DATA bytes written */
+	uint64_t to_app_pending;	/* in a write() not returned yet */
 };
 
 struct kf_worker {
@@ -105,14 +107,29 @@ static void breaks(const char *fmt, ...)
 	pthread_mutex_unlock(&kf.lock);
 }
 
+/*
+ * The byte at offset off of a stream named by key: a hash of the key and
+ * the offset's 256-byte block, so that bytes lost, repeated or taken from
+ * another stream show, whatever their count.
+ */
+static uint8_t stream_byte(uint64_t key, uint64_t off)
+{
+	uint64_t z = (key << 40) ^ (off >> 8);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return (uint8_t)(z >> (8 * (off & 7))) ^ (uint8_t)off;
+}
+
 static uint8_t app_byte(uint16_t port, uint64_t off)
 {
-	return (uint8_t)(port * 7u + off);
+	return stream_byte(port, off);
 }
 
 static uint8_t helper_byte(uint32_t id, uint64_t off)
 {
-	return (uint8_t)(id * 13u + off);
+	return stream_byte((1ULL << 20) | id, off);
 }
 
 static struct kf_conn *conn_by_id(unsigned int hid, uint32_t id)
@@ -274,17 +291,20 @@ static void dev_write(struct kf_worker *w, struct kf_dev *d, const struct kf_cal
 	conn = conn_by_id(d->hid, id);
 	for (uint32_t i = 0; i < payload; i++)
 		w->buf[SCTLS_HDR_LEN + i] = (char)helper_byte(id, (conn ? conn->to_app : 0) + i);
+	/* The app may have the bytes before write() returns. */
+	if (type == SCTLS_DATA && conn)
+		conn->to_app_pending += payload;
+	else if (type == SCTLS_DATA)
+		kf.raw_written = true;	/* an id no OPEN named to us */
 	pthread_mutex_unlock(&kf.lock);
 	memcpy(w->buf, &h, sizeof(h));
 	n = write(d->fd, w->buf, SCTLS_HDR_LEN + payload);
 	pthread_mutex_lock(&kf.lock);
+	if (type == SCTLS_DATA && conn)
+		conn->to_app_pending -= payload;
 	/* A len bent short applies a shorter frame: count what was applied. */
-	if (n > (ssize_t)SCTLS_HDR_LEN && type == SCTLS_DATA) {
-		if (conn)
-			conn->to_app += (uint64_t)n - SCTLS_HDR_LEN;
-		else
-			kf.raw_written = true;	/* an id no OPEN named to us */
-	}
+	if (n > (ssize_t)SCTLS_HDR_LEN && type == SCTLS_DATA && conn)
+		conn->to_app += (uint64_t)n - SCTLS_HDR_LEN;
 	if (n > 0 && type == SCTLS_CLOSE && conn)
 		conn->closed = true;
 	pthread_mutex_unlock(&kf.lock);
@@ -475,7 +495,7 @@ static void app_recv(struct kf_worker *w, struct kf_sock *s, uint32_t len)
 				       (uint8_t)w->buf[i], helper_byte(c->id, s->received + i));
 				goto out;
 			}
-		if (s->received + n > c->to_app) {
+		if (s->received + n > c->to_app + c->to_app_pending) {
 			pthread_mutex_unlock(&kf.lock);
 			breaks("conn %u: the app got %llu bytes, the helper sent %llu", c->id,
 			       (unsigned long long)(s->received + n),
@@ -577,12 +597,13 @@ static void run_call(struct kf_worker *w, const struct kf_call *c)
 		dev_write(w, d, c);
 		break;
 	case KF_DEV_RAW:
+		/* Before the write: the app may have the bytes first. */
+		pthread_mutex_lock(&kf.lock);
+		kf.raw_written = true;
+		pthread_mutex_unlock(&kf.lock);
 		pthread_mutex_lock(&d->lock);
-		if (write(d->fd, c->blob, c->blob_len) > 0) {
-			pthread_mutex_lock(&kf.lock);
-			kf.raw_written = true;
-			pthread_mutex_unlock(&kf.lock);
-		}
+		if (write(d->fd, c->blob, c->blob_len) < 0)
+			errno = 0;
 		pthread_mutex_unlock(&d->lock);
 		break;
 	case KF_DEV_POLL: {
@@ -794,9 +815,15 @@ static void check_quiesced(char *buf)
 	for (unsigned int i = 0; i < KF_DEVS; i++)
 		if (kf.dev[i].fd >= 0)
 			close(kf.dev[i].fd);
-	if (read_stats(nl, st) == 0 && st[SCTLS_STAT_ACTIVE])
-		breaks("%llu connections active with no helper",
-		       (unsigned long long)st[SCTLS_STAT_ACTIVE]);
+	/* With no helper, every connection it had is counted closed. */
+	if (read_stats(nl, st) == 0 &&
+	    st[SCTLS_STAT_ACCEPTED] != st[SCTLS_STAT_CLOSED_APP] + st[SCTLS_STAT_CLOSED_HELPER] +
+	    st[SCTLS_STAT_CLOSED_RESET])
+		breaks("with no helper: accepted %llu != closed %llu + %llu + %llu",
+		       (unsigned long long)st[SCTLS_STAT_ACCEPTED],
+		       (unsigned long long)st[SCTLS_STAT_CLOSED_APP],
+		       (unsigned long long)st[SCTLS_STAT_CLOSED_HELPER],
+		       (unsigned long long)st[SCTLS_STAT_CLOSED_RESET]);
 	close(nl);
 }
 
@@ -864,7 +891,7 @@ static int child(const struct kf_prog *p, int report_fd)
 	pthread_mutex_unlock(&kf.lock);
 
 	/* Signals end blocked calls (a thread may wait on another's lock). */
-	for (int tries = 0; tries < 60; tries++) {
+	for (int tries = 0; tries < 600; tries++) {
 		bool all = true;
 
 		for (unsigned int t = 0; t < KF_THREADS; t++)
@@ -884,7 +911,7 @@ static int child(const struct kf_prog *p, int report_fd)
 		if (!joined[t]) {
 			struct kf_worker *w = &kf.w[t];
 
-			dprintf(report_fd, "a %s call did not return within 3 s of signals\n",
+			dprintf(report_fd, "a %s call did not return within 30 s of signals\n",
 				kf_op_name(kf.prog->calls[w->queue[w->head % KF_MAX_CALLS]].op));
 			return 4;
 		}
@@ -901,6 +928,32 @@ static int child(const struct kf_prog *p, int report_fd)
 		status = 3;
 	}
 	return status;
+}
+
+/* The kernel stacks of pid's tasks, to stdout. */
+static void print_stacks(pid_t pid)
+{
+	char path[320], line[256];
+	DIR *tasks;
+	struct dirent *t;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	tasks = opendir(path);
+	while (tasks && (t = readdir(tasks))) {
+		FILE *f;
+
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, t->d_name);
+		f = fopen(path, "r");
+		printf("kfuzz: task %s, unkillable, in:\n", t->d_name);
+		while (f && fgets(line, sizeof(line), f))
+			printf("kfuzz:   %s", line);
+		if (f)
+			fclose(f);
+	}
+	if (tasks)
+		closedir(tasks);
 }
 
 int kf_exec(struct kf_cover *c, const struct kf_prog *p, unsigned int timeout_ms,
@@ -939,9 +992,20 @@ int kf_exec(struct kf_cover *c, const struct kf_prog *p, unsigned int timeout_ms
 	close(pipefd[1]);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		if (waited >= timeout_ms) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
 			res->hung = true;
+			kill(pid, SIGKILL);
+			/* A task stuck in the kernel does not die: say where. */
+			for (waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 10) {
+				if (waited >= 30000) {
+					print_stacks(pid);
+					snprintf(res->why, sizeof(res->why),
+						 "the program outlived %u ms and SIGKILL (stacks above)",
+						 timeout_ms);
+					close(pipefd[0]);
+					return 0;
+				}
+				usleep(10000);
+			}
 			snprintf(res->why, sizeof(res->why), "the program outlived %u ms",
 				 timeout_ms);
 			break;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,8 @@
 #include "kfuzz.h"
 
 #define KF_CORPUS_MAX	4096
-#define KF_TIMEOUT_MS	15000
+/* A backstop: an emulated vCPU may go tens of seconds unscheduled. */
+#define KF_TIMEOUT_MS	60000
 
 int kf_family_id;
 
@@ -38,7 +40,8 @@ static unsigned int corpus_len;
 static const char bad_log[] =
 	"BUG:|WARNING:|Oops|KASAN|UBSAN|ODEBUG|kmemleak|general protection|"
 	"possible circular|possible recursive|inconsistent lock|suspicious RCU|"
-	"refcount_t|list_add corruption|list_del corruption|Kernel panic";
+	"refcount_t|list_add corruption|list_del corruption|Kernel panic|"
+	"non-static key|detected stall|stalls on CPU|hung_task|blocked for more than";
 
 static int kmsg_fd = -1;
 static regex_t bad_re;
@@ -179,9 +182,11 @@ static int fuzz(struct kf_cover *c, unsigned long long seed, unsigned int second
 			p = corpus[kf_below(&rng, corpus_len)];
 			kf_mutate(&rng, &p, &corpus[kf_below(&rng, corpus_len)]);
 		}
+		/* Out of the guest before it runs: a panic loses the tty's buffer. */
 		if (log_fd >= 0) {
 			dprintf(log_fd, "# run %lu\n", exec);
 			kf_prog_write(&p, log_fd);
+			tcdrain(log_fd);
 		}
 		if (judge(c, &p, crashes, seed, exec)) {
 			kf_cover_report(c, stdout, unreached);

@@ -303,7 +303,7 @@ int kf_prog_read(const char *text, struct kf_prog *p, char *err, size_t errlen)
 
 	memset(p, 0, sizeof(*p));
 	while (*text) {
-		char name[32], blob[2 * KF_BLOB + 2];
+		char name[32], blob[256];
 		const char *eol = strchr(text, '\n');
 		size_t len = eol ? (size_t)(eol - text) : strlen(text);
 		char line[256];
@@ -326,7 +326,7 @@ int kf_prog_read(const char *text, struct kf_prog *p, char *err, size_t errlen)
 			return -1;
 		}
 		c = &p->calls[p->nr];
-		if (sscanf(line, "%31s %u %u %u %u %u %200s", name, &thread, &c->a, &c->b,
+		if (sscanf(line, "%31s %u %u %u %u %u %255s", name, &thread, &c->a, &c->b,
 			   &c->c, &c->d, blob) != 7) {
 			snprintf(err, errlen, "line %u: want 'op thread a b c d blob'", lineno);
 			return -1;

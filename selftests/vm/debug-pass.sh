@@ -55,6 +55,7 @@ step kfuzz $rc
 rmmod sctls
 rc=$?
 if [ $rc = 0 ]; then echo "ok - rmmod sctls after all of it"; else echo "not ok - rmmod sctls"; fi
+step rmmod $rc
 
 # Twice, with a pause: kmemleak reports an object only on a second look.
 echo scan >$leaks; sleep 5; echo scan >$leaks
