@@ -9,6 +9,7 @@
  * KCOV records).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +244,21 @@ void kf_cover_report(struct kf_cover *c, FILE *out, const char *unreached_file)
 	for (unsigned int f = 0; f < nr_files; f++)
 		fprintf(out, "kfuzz:   %-12s %4u of %4u (%.1f%%)\n", files[f], hit[f], all[f],
 			100.0 * hit[f] / all[f]);
+	/* Functions never entered: where the programs do not go yet. */
+	fprintf(out, "kfuzz: functions not reached at all:");
+	for (unsigned int i = 0, start = 0; i <= c->nr_points; i++) {
+		bool same = i < c->nr_points && !strcmp(c->points[i].func, c->points[start].func);
+		bool any = false;
+
+		if (same)
+			continue;
+		for (unsigned int k = start; k < i; k++)
+			any |= c->hit[k];
+		if (!any)
+			fprintf(out, " %s", c->points[start].func);
+		start = i;
+	}
+	fprintf(out, "\n");
 	if (u)
 		fclose(u);
 }

@@ -4,6 +4,7 @@
  *   kfuzz fuzz [--points FILE] [--seed N] [--seconds N] [--log FILE]
  *              [--crashes DIR] [--unreached FILE]
  *   kfuzz run [--repeat N] PROG...
+ *   kfuzz minimize PROG
  *   kfuzz faults
  * A finding (a kernel report in the log, a broken invariant, a call that
  * never returns) stops the run: the program is printed and saved, and the
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +104,7 @@ static int load_prog(const char *path, struct kf_prog *p)
 }
 
 static void report_finding(const struct kf_prog *p, const char *what, const char *dir,
-			   unsigned long long seed, unsigned long exec)
+			   unsigned long long seed, unsigned long exec, const char *tag)
 {
 	char path[512];
 	int fd;
@@ -113,7 +115,7 @@ static void report_finding(const struct kf_prog *p, const char *what, const char
 	if (!dir)
 		return;
 	mkdir(dir, 0755);
-	snprintf(path, sizeof(path), "%s/crash-%llu-%lu.prog", dir, seed, exec);
+	snprintf(path, sizeof(path), "%s/crash-%llu-%lu%s.prog", dir, seed, exec, tag);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		dprintf(fd, "# %s\n", what);
@@ -137,29 +139,79 @@ static int resolve_family(void)
 	return 0;
 }
 
-/* The result of one run: 0, or 1 with the finding reported. */
-static int judge(struct kf_cover *c, const struct kf_prog *p, const char *crashes,
-		 unsigned long long seed, unsigned long exec)
+enum finding { NONE, KERNEL_REPORT, BROKEN_INVARIANT, HANG };
+
+/* Run p once: what it found; the kernel's report printed when print. */
+static enum finding run_once(const struct kf_prog *p, struct kf_cover *c, bool print,
+			     struct kf_result *res)
 {
-	struct kf_result res;
-	char what[320];
-	int err = kf_exec(c, p, KF_TIMEOUT_MS, &res);
+	int err = kf_exec(c, p, KF_TIMEOUT_MS, res);
 
 	if (err) {
 		fprintf(stderr, "kfuzz: could not run a program: %s\n", strerror(-err));
 		exit(2);
 	}
-	if (kmsg_reports(stdout)) {
-		report_finding(p, "a kernel report (above)", crashes, seed, exec);
-		return 1;
+	static FILE *quiet;
+
+	if (!quiet)
+		quiet = fopen("/dev/null", "w");
+	if (kmsg_reports(print || !quiet ? stdout : quiet))
+		return KERNEL_REPORT;
+	if (res->hung)
+		return HANG;
+	return res->invariant_broken ? BROKEN_INVARIANT : NONE;
+}
+
+/*
+ * Shorten a program that found something, in this boot: drop each call in
+ * turn and keep the drop if a run or two still finds the same kind of
+ * thing. (A kernel report that only comes once per boot, as lockdep's,
+ * leaves the program as it is.) Bounded in time.
+ */
+static void minimize(struct kf_prog *p, enum finding kind)
+{
+	time_t end = time(NULL) + 300;
+	unsigned int before = p->nr;
+	struct kf_result res;
+
+	for (unsigned int i = p->nr; i-- > 0 && p->nr > 1 && time(NULL) < end;) {
+		struct kf_prog shorter = *p;
+
+		memmove(&shorter.calls[i], &shorter.calls[i + 1],
+			(shorter.nr - i - 1) * sizeof(shorter.calls[0]));
+		shorter.nr--;
+		for (int tries = 0; tries < 2; tries++)
+			if (run_once(&shorter, NULL, false, &res) == kind) {
+				*p = shorter;
+				break;
+			}
 	}
-	if (res.invariant_broken || res.hung) {
+	printf("kfuzz: minimized from %u to %u calls\n", before, p->nr);
+}
+
+/* The result of one run: 0, or 1 with the finding reported and saved. */
+static int judge(struct kf_cover *c, const struct kf_prog *p, const char *crashes,
+		 unsigned long long seed, unsigned long exec, bool shorten)
+{
+	struct kf_result res;
+	enum finding kind = run_once(p, c, true, &res);
+	struct kf_prog min = *p;
+	char what[320];
+
+	if (kind == NONE)
+		return 0;
+	if (kind == KERNEL_REPORT)
+		snprintf(what, sizeof(what), "a kernel report (above)");
+	else
 		snprintf(what, sizeof(what), "%s: %s",
-			 res.hung ? "a hang" : "a broken invariant", res.why);
-		report_finding(p, what, crashes, seed, exec);
-		return 1;
+			 kind == HANG ? "a hang" : "a broken invariant", res.why);
+	report_finding(p, what, crashes, seed, exec, "");
+	if (shorten) {
+		minimize(&min, kind);
+		if (min.nr < p->nr)
+			report_finding(&min, "the same, minimized", crashes, seed, exec, "-min");
 	}
-	return 0;
+	return 1;
 }
 
 static int fuzz(struct kf_cover *c, unsigned long long seed, unsigned int seconds,
@@ -188,7 +240,7 @@ static int fuzz(struct kf_cover *c, unsigned long long seed, unsigned int second
 			kf_prog_write(&p, log_fd);
 			tcdrain(log_fd);
 		}
-		if (judge(c, &p, crashes, seed, exec)) {
+		if (judge(c, &p, crashes, seed, exec, true)) {
 			kf_cover_report(c, stdout, unreached);
 			return 1;
 		}
@@ -213,10 +265,12 @@ static void usage(FILE *f)
 		"usage: kfuzz fuzz [--points FILE] [--seed N] [--seconds N] [--log FILE]\n"
 		"                  [--crashes DIR] [--unreached FILE]\n"
 		"       kfuzz run [--repeat N] PROG...\n"
+		"       kfuzz minimize PROG\n"
 		"       kfuzz faults\n"
 		"Fuzzes the loaded sctls module as root, guided by KCOV coverage when given\n"
 		"the module's blocks (--points, from kcov-points; blind without), runs saved\n"
-		"programs as regression tests (run), or fails each operation's n-th\n"
+		"programs as regression tests (run), shortens a program that finds something\n"
+		"(minimize), or fails each operation's n-th\n"
 		"allocation and user copy in turn (faults). Exit status 1 on a finding.\n");
 }
 
@@ -273,6 +327,22 @@ int main(int argc, char **argv)
 			status = 1;
 		return status < 0 ? 2 : status;
 	}
+	if (!strcmp(mode, "minimize")) {
+		struct kf_prog p;
+		struct kf_result res;
+		enum finding kind;
+
+		if (optind >= argc || load_prog(argv[optind], &p))
+			return 2;
+		kind = run_once(&p, NULL, true, &res);
+		if (kind == NONE) {
+			printf("kfuzz: %s: found nothing to minimize\n", argv[optind]);
+			return 1;
+		}
+		minimize(&p, kind);
+		kf_prog_write(&p, STDOUT_FILENO);
+		return 0;
+	}
 	if (!strcmp(mode, "run")) {
 		if (optind >= argc) {
 			usage(stderr);
@@ -285,7 +355,7 @@ int main(int argc, char **argv)
 			if (load_prog(argv[i], &p))
 				return 2;
 			for (unsigned int k = 0; k < repeat && !bad; k++)
-				bad = judge(NULL, &p, NULL, 0, k);
+				bad = judge(NULL, &p, NULL, 0, k, false);
 			printf("%s - kfuzz: %s, %u runs\n", bad ? "not ok" : "ok", argv[i], repeat);
 			status |= bad;
 		}

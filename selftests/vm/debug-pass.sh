@@ -37,6 +37,16 @@ echo "# kfuzz faults: each operation's n-th allocation and copy failed in turn"
 /tmp/kfuzz faults
 step kfuzz-faults $?
 
+echo "# kfuzz minimize: a finding (a test one) is shortened to the call that makes it"
+out=$(KFUZZ_TEST_FINDING=1 /tmp/kfuzz minimize "$(dirname "$repro")/tests/minimize.prog")
+echo "$out" | sed 's/^/# /'
+if [ "$(echo "$out" | grep -v '^kfuzz:')" = "sleep 1 0 19 0 0 -" ]; then
+	echo "ok - kfuzz minimize: 8 calls down to the one that finds"; rc=0
+else
+	echo "not ok - kfuzz minimize"; rc=1
+fi
+step kfuzz-minimize $rc
+
 set -- "$repro"/*.prog
 if [ -e "$1" ]; then
 	echo "# kfuzz: the saved reproducers, each run 20 times"
