@@ -631,6 +631,14 @@ static void run_call(struct kf_worker *w, const struct kf_call *c)
 	case KF_NL_RAW:
 		nl_simple(w, c);
 		break;
+	case KF_NL_LISTEN: {
+		/* Events go out only while someone listens. */
+		int fd = nl_sock(w);
+
+		setsockopt(fd, SOL_NETLINK, c->a & 1 ? NETLINK_ADD_MEMBERSHIP :
+			   NETLINK_DROP_MEMBERSHIP, &kf_events_group, sizeof(kf_events_group));
+		break;
+	}
 	case KF_APP_CONNECT:
 		app_connect(w, s, c);
 		break;

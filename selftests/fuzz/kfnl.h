@@ -14,7 +14,8 @@ struct kfnl_msg {
 };
 
 int kfnl_open(void);
-int kfnl_family(int fd, const char *name);
+/* The family's id, and its "events" group in *events when not NULL. */
+int kfnl_family(int fd, const char *name, uint32_t *events);
 void kfnl_init(struct kfnl_msg *m, uint16_t family, uint8_t cmd, uint16_t flags);
 void kfnl_put(struct kfnl_msg *m, uint16_t type, const void *data, uint16_t len);
 void kfnl_put_u16(struct kfnl_msg *m, uint16_t type, uint16_t v);

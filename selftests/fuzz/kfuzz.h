@@ -35,6 +35,7 @@ enum kf_op {
 	KF_NL_CONNS,
 	KF_NL_RESET,	/* c: conn */
 	KF_NL_RAW,	/* b: command, blob: attributes as they are */
+	KF_NL_LISTEN,	/* a: join (1) or leave (0) the events group */
 	KF_APP_CONNECT,	/* a: sock slot, b: family, c: port choice */
 	KF_APP_SEND,	/* a: sock slot, b: length */
 	KF_APP_RECV,	/* a: sock slot, b: length */
@@ -104,5 +105,7 @@ int kf_faults(FILE *log);
 
 /* The generic netlink family id of "sctls", resolved once. */
 extern int kf_family_id;
+/* Its "events" multicast group. */
+extern uint32_t kf_events_group;
 
 #endif

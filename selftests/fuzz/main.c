@@ -34,6 +34,7 @@
 #define KF_TIMEOUT_MS	60000
 
 int kf_family_id;
+uint32_t kf_events_group;
 
 static struct kf_prog corpus[KF_CORPUS_MAX];
 static unsigned int corpus_len;
@@ -129,7 +130,7 @@ static int resolve_family(void)
 {
 	int nl = kfnl_open();
 
-	kf_family_id = nl < 0 ? nl : kfnl_family(nl, SCTLS_GENL_NAME);
+	kf_family_id = nl < 0 ? nl : kfnl_family(nl, SCTLS_GENL_NAME, &kf_events_group);
 	if (nl >= 0)
 		close(nl);
 	if (kf_family_id <= 0) {

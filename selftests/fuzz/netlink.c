@@ -9,6 +9,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/sctls.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -126,25 +127,56 @@ int kfnl_talk(int fd, struct kfnl_msg *m,
 	}
 }
 
-static void family_cb(const struct nlattr *a, int len, void *arg)
+struct family {
+	uint16_t id;
+	uint32_t events;	/* the "events" multicast group */
+};
+
+static const void *payload(const struct nlattr *a)
 {
-	for (; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
-	     len -= NLA_ALIGN(a->nla_len),
-	     a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len)))
-		if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID &&
-		    a->nla_len >= NLA_HDRLEN + 2)
-			memcpy(arg, (const char *)a + NLA_HDRLEN, 2);
+	return (const char *)a + NLA_HDRLEN;
 }
 
-int kfnl_family(int fd, const char *name)
+static void family_cb(const struct nlattr *attrs, int len, void *arg)
 {
+	const struct nlattr *a, *g, *f;
+	struct family *fam = arg;
+
+	kfnl_for_each(a, attrs, len) {
+		if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID &&
+		    a->nla_len >= NLA_HDRLEN + 2)
+			memcpy(&fam->id, payload(a), 2);
+		if ((a->nla_type & NLA_TYPE_MASK) != CTRL_ATTR_MCAST_GROUPS)
+			continue;
+		kfnl_for_each(g, (const struct nlattr *)payload(a), a->nla_len - NLA_HDRLEN) {
+			uint32_t grp = 0;
+			bool events = false;
+
+			kfnl_for_each(f, (const struct nlattr *)payload(g), g->nla_len - NLA_HDRLEN) {
+				if ((f->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_ID &&
+				    f->nla_len >= NLA_HDRLEN + 4)
+					memcpy(&grp, payload(f), 4);
+				if ((f->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_NAME)
+					events = !strncmp(payload(f), SCTLS_GENL_MCGRP_EVENTS,
+							  f->nla_len - NLA_HDRLEN);
+			}
+			if (events)
+				fam->events = grp;
+		}
+	}
+}
+
+int kfnl_family(int fd, const char *name, uint32_t *events)
+{
+	struct family fam = { 0 };
 	struct kfnl_msg m;
-	uint16_t id = 0;
 	int err;
 
 	kfnl_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0);
 	((struct genlmsghdr *)(m.buf + NLMSG_HDRLEN))->version = 1;
 	kfnl_put(&m, CTRL_ATTR_FAMILY_NAME, name, (uint16_t)(strlen(name) + 1));
-	err = kfnl_talk(fd, &m, family_cb, &id);
-	return err ? err : id ? id : -ENOENT;
+	err = kfnl_talk(fd, &m, family_cb, &fam);
+	if (events)
+		*events = fam.events;
+	return err ? err : fam.id ? fam.id : -ENOENT;
 }

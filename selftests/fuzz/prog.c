@@ -30,6 +30,7 @@ static const char *const op_names[KF_NR_OPS] = {
 	[KF_DEV_IOCTL] = "dev_ioctl",	[KF_NL_GET] = "nl_get",
 	[KF_NL_SET] = "nl_set",		[KF_NL_CONNS] = "nl_conns",
 	[KF_NL_RESET] = "nl_reset",	[KF_NL_RAW] = "nl_raw",
+	[KF_NL_LISTEN] = "nl_listen",
 	[KF_APP_CONNECT] = "app_connect", [KF_APP_SEND] = "app_send",
 	[KF_APP_RECV] = "app_recv",	[KF_APP_SHUTDOWN] = "app_shutdown",
 	[KF_APP_CLOSE] = "app_close",	[KF_HELPER_KILL] = "helper_kill",
@@ -46,7 +47,7 @@ static const unsigned char op_weight[KF_NR_OPS] = {
 	[KF_DEV_OPEN] = 6, [KF_DEV_CLOSE] = 2, [KF_DEV_READ] = 12,
 	[KF_DEV_WRITE] = 16, [KF_DEV_RAW] = 2, [KF_DEV_POLL] = 3,
 	[KF_DEV_IOCTL] = 2, [KF_NL_GET] = 2, [KF_NL_SET] = 4,
-	[KF_NL_CONNS] = 3, [KF_NL_RESET] = 3, [KF_NL_RAW] = 2,
+	[KF_NL_CONNS] = 3, [KF_NL_RESET] = 3, [KF_NL_RAW] = 2, [KF_NL_LISTEN] = 2,
 	[KF_APP_CONNECT] = 9, [KF_APP_SEND] = 8, [KF_APP_RECV] = 6,
 	[KF_APP_SHUTDOWN] = 3, [KF_APP_CLOSE] = 5, [KF_HELPER_KILL] = 1,
 	[KF_NETNS] = 1, [KF_SLEEP] = 2,
@@ -153,6 +154,7 @@ static void gen_args(struct kf_rng *r, struct kf_call *c)
 		c->b = kf_below(r, 30);
 		break;
 	case KF_NETNS:
+	case KF_NL_LISTEN:
 		c->a = kf_below(r, 2);
 		break;
 	case KF_SLEEP:
