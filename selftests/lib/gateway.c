@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -36,12 +37,48 @@ int gw_connect_and_open(struct gw_reader *rd, int family, uint32_t *id)
 	return fd;
 }
 
+static long gw_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Driven by poll, so reads never block, as the uapi tells such helpers: a
+ * wake-up can come to nothing (a connection refused at accept), and a
+ * blocking read then waits for the next frame, for ever under a flood of
+ * refused connections.
+ */
+static ssize_t gw_read_nonblocking(int fd, void *buf, size_t len)
+{
+	int flags = fcntl(fd, F_GETFL);
+	ssize_t n;
+
+	if (flags < 0)
+		return -1;
+	if (!(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	n = read(fd, buf, len);
+	if (!(flags & O_NONBLOCK)) {
+		int err = errno;
+
+		fcntl(fd, F_SETFL, flags);
+		errno = err;
+	}
+	return n;
+}
+
 int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms)
 {
+	long end = gw_now_ms() + timeout_ms;
+
 	for (;;) {
 		ssize_t n = sctls_frame_decode(rd->buf + rd->start,
 					       rd->end - rd->start, f);
 		struct pollfd pfd = { .fd = rd->fd, .events = POLLIN };
+		long left = end - gw_now_ms();
 
 		if (n < 0)
 			return n;
@@ -54,10 +91,10 @@ int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms)
 		rd->end -= rd->start;
 		rd->start = 0;
 
-		n = poll(&pfd, 1, timeout_ms);
+		n = poll(&pfd, 1, left > 0 ? left : 0);
 		if (n <= 0)
 			return n < 0 ? -errno : 0;
-		n = read(rd->fd, rd->buf + rd->end, sizeof(rd->buf) - rd->end);
+		n = gw_read_nonblocking(rd->fd, rd->buf + rd->end, sizeof(rd->buf) - rd->end);
 		if (n < 0 && errno == EAGAIN)
 			continue;	/* a wake-up with nothing to say */
 		if (n < 0)
