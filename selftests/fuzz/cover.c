@@ -130,16 +130,6 @@ struct kf_cover *kf_cover_open(const char *points_file, const char *module)
 	return c;
 }
 
-uint64_t *kf_cover_area(struct kf_cover *c, unsigned int thread)
-{
-	return c ? c->area[thread] : NULL;
-}
-
-int kf_cover_fd(struct kf_cover *c, unsigned int thread)
-{
-	return c ? c->fd[thread] : -1;
-}
-
 /* Called by a program's thread on itself. */
 int kf_cover_enable(struct kf_cover *c, unsigned int thread)
 {

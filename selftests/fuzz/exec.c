@@ -524,7 +524,7 @@ static void app_close(struct kf_sock *s, uint32_t how)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void lo_up(void)
+void kf_lo_up(void)
 {
 	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -663,7 +663,7 @@ static void run_call(struct kf_worker *w, const struct kf_call *c)
 	case KF_NETNS:
 		if (c->a & 1) {
 			if (!unshare(CLONE_NEWNET)) {
-				lo_up();
+				kf_lo_up();
 				pthread_mutex_lock(&kf.lock);
 				w->ns = ++kf.next_ns;
 				pthread_mutex_unlock(&kf.lock);
@@ -862,7 +862,7 @@ static int child(const struct kf_prog *p, int report_fd)
 	if (!buf || unshare(CLONE_NEWNET))
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	lo_up();
+	kf_lo_up();
 	kf.prog_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: a blocked call returns */
 	for (unsigned int t = 0; t < KF_THREADS; t++) {

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sctls.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -175,18 +174,11 @@ enum setup {
 
 static int world_open(struct world *w, enum setup setup)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
 	w->app = w->helper = w->nl = -1;
 	w->id = 0;
 	if (unshare(CLONE_NEWNET))
 		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ioctl(fd, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	ioctl(fd, SIOCSIFFLAGS, &ifr);
-	close(fd);
+	kf_lo_up();
 	w->nl = kfnl_open();
 	w->helper = open("/dev/sctls", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (w->helper < 0 || w->nl < 0)

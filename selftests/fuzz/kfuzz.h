@@ -81,9 +81,7 @@ int kf_prog_read(const char *text, struct kf_prog *p, char *err, size_t errlen);
 /* Coverage of the module's text, through KCOV. */
 struct kf_cover;
 struct kf_cover *kf_cover_open(const char *points_file, const char *module);
-/* The per-thread KCOV buffers of a program's threads. */
-uint64_t *kf_cover_area(struct kf_cover *c, unsigned int thread);
-int kf_cover_fd(struct kf_cover *c, unsigned int thread);
+/* Called by each of a program's threads on itself; slot KF_THREADS is set-up's. */
 int kf_cover_enable(struct kf_cover *c, unsigned int thread);
 void kf_cover_reset(struct kf_cover *c);
 /* Fold the buffers into the totals: how many new blocks and edges. */
@@ -97,6 +95,8 @@ struct kf_result {
 	bool invariant_broken;
 	char why[256];
 };
+/* Bring the current network namespace's loopback up. */
+void kf_lo_up(void);
 int kf_exec(struct kf_cover *c, const struct kf_prog *p, unsigned int timeout_ms,
 	    struct kf_result *res);
 
