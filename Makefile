@@ -10,6 +10,8 @@
 #   make debug-kernel  build (once, cached) the sanitizer kernel of the tests
 #   make fuzz-kernel   fuzz the module in it (FUZZ_KERNEL_SECONDS, default 3600)
 #   make KDIR=...   build against another kernel's build tree
+#   make PCSC=0     sctlsd without PC/SC reader links, needing no pcsc-lite
+#   make arm64      static arm64 programs and selftests in build/arm64 (no module)
 
 # The kernel to build for: the running kernel's build tree when it has one,
 # else the newest Debian linux-headers-*-amd64.
@@ -42,15 +44,21 @@ UNIT_TESTS := frame_test mc3_test bip_test
 
 BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
 BIP_HDR := $(wildcard userspace/bip/*.h)
-SCTLSD_SRC := $(wildcard userspace/sctlsd/*.c) userspace/common/frame.c \
-	userspace/common/stream_addr.c $(BIP_SRC)
+# PC/SC links are two files and BIP; PCSC=0 puts link_nopcsc.c in their place.
+PCSC ?= 1
+$(if $(filter 0 1,$(PCSC)),,$(error PCSC is 1 (the default) or 0, not '$(PCSC)'))
+SCTLSD_PCSC_SRC := userspace/sctlsd/link_pcsc.c userspace/sctlsd/terminal.c
+SCTLSD_SRC := $(filter-out $(SCTLSD_PCSC_SRC) %/link_nopcsc.c,$(wildcard userspace/sctlsd/*.c)) \
+	userspace/common/frame.c userspace/common/stream_addr.c \
+	$(if $(filter 1,$(PCSC)),$(SCTLSD_PCSC_SRC) $(BIP_SRC),userspace/sctlsd/link_nopcsc.c)
 CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c $(BIP_SRC)
 CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
-NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0 json-c)
-NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0 json-c)
-PCSC_CFLAGS = $(shell pkg-config --cflags libpcsclite)
-PCSC_LIBS = $(shell pkg-config --libs libpcsclite)
+PKG_CONFIG ?= pkg-config
+NL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c)
+NL_LIBS = $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c)
+PCSC_CFLAGS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --cflags libpcsclite))
+PCSC_LIBS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --libs libpcsclite))
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
 KFUZZ := $(BUILD)/kfuzz/kfuzz
@@ -62,10 +70,17 @@ programs: $(PROGRAMS)
 
 # The programs, and the same under ASan and UBSan for the tests.
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
-		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR)
+		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(BUILD)/.pcsc
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(SCTLSD_SRC) $(PCSC_LIBS)
+
+# PCSC as sctlsd was last built with, rewritten only when it changes, so
+# that switching it rebuilds sctlsd.
+$(BUILD)/.pcsc: pcsc-changed
+	@mkdir -p $(@D)
+	@echo $(PCSC) | cmp -s - $@ || echo $(PCSC) >$@
+.PHONY: pcsc-changed
 
 need-kdir:
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \
@@ -107,15 +122,62 @@ $(BUILD)/lib/libmc3.so.1: $(MC3_LIB_SRC) $(MC3_HDR)
 		-Wl,-soname,libmc3.so.1 -Wl,--no-undefined -o $@ $(MC3_LIB_SRC) -lcrypto
 	ln -sf libmc3.so.1 $(BUILD)/lib/libmc3.so
 
+ifeq ($(CROSS_ROOT),)
 $(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto \
 		-Wl,-rpath,'$$ORIGIN/../lib'
+else
+# Static: the library's sources built in.
+$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< $(MC3_LIB_SRC) -lcrypto
+endif
 
 # For the tests: the library's sources built in, under ASan and UBSan.
 $(BUILD)/asan/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -o $@ $< $(MC3_LIB_SRC) -lcrypto
+
+# make arm64: the programs and the C selftests for arm64 phones, static,
+# since neither Android (bionic) nor postmarketOS (musl) has a glibc to
+# load; cross-built against fetch-root's Debian arm64 root by this file
+# again, with CROSS_ROOT set, into build/arm64. sctlsd is made with PCSC=0:
+# Debian has no static pcsc-lite, and a phone no pcscd.
+ARM64_TRIPLET := aarch64-linux-gnu
+.PHONY: arm64
+arm64:
+	@command -v $(ARM64_TRIPLET)-gcc >/dev/null || \
+		{ echo "no $(ARM64_TRIPLET)-gcc: apt-get install gcc-$(ARM64_TRIPLET)" >&2; exit 1; }
+	@root=$$(selftests/vm/fetch-root arm64) && \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/arm64 LINUX_TOOLS=$(LINUX_TOOLS) PCSC=0 \
+		CROSS=$(ARM64_TRIPLET) CROSS_ROOT=$$root cross-userspace
+	@echo "make arm64: ld's warnings on getaddrinfo, gethostbyname, getprotoby* and" \
+		"dlopen in static programs are expected: see the Makefile"
+
+# Static glibc, not musl: the Debian libraries we link (OpenSSL, libnl,
+# json-c, libcap) are built for glibc, and glibc's and musl's ABIs differ
+# (pthread and stdio types among them). ld warns that getaddrinfo,
+# gethostbyname, getprotoby* and dlopen need this glibc's shared objects at
+# run time. That holds only for NSS modules other than files and dns,
+# which glibc 2.36 has built in, and for dlopen itself: tcp:HOST:PORT with
+# HOST numeric or in /etc/hosts works on Android and postmarketOS; libnl's
+# callers and libcrypto's are never reached (libcrypto's dlopen only for a
+# provider module an openssl.cnf names).
+# Headers and libraries come from the root alone: -nostdinc and -B keep
+# out the cross toolchain's own, older libc6-dev-arm64-cross.
+ifneq ($(CROSS_ROOT),)
+override CC := $(CROSS)-gcc --sysroot=$(CROSS_ROOT) -B$(CROSS_ROOT)/usr/lib/$(CROSS)/ \
+	-nostdinc -isystem $(shell $(CROSS)-gcc -print-file-name=include) \
+	-isystem $(CROSS_ROOT)/usr/include/$(CROSS) -isystem $(CROSS_ROOT)/usr/include
+USER_CFLAGS += -static
+override PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(CROSS_ROOT) \
+	PKG_CONFIG_LIBDIR=$(CROSS_ROOT)/usr/lib/$(CROSS)/pkgconfig:$(CROSS_ROOT)/usr/share/pkgconfig \
+	pkg-config --static
+
+.PHONY: cross-userspace
+cross-userspace: $(PROGRAMS) $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/selftests/bench
+endif
 
 PREFIX ?= /usr/local
 install: $(BUILD)/lib/libmc3.so.1 $(BUILD)/bin/mc3sig

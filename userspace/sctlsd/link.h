@@ -44,7 +44,14 @@ struct link {
 /* Parse "PORT=scheme:arg" into link; on error, say why in err. */
 int link_parse(struct link *link, const char *text, char *err, size_t errlen);
 
+/*
+ * pcsc links are link_pcsc.c and terminal.c, or with PCSC=0 link_nopcsc.c,
+ * whose parse refuses them: sctlsd then builds without pcsc-lite.
+ */
 extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops;
+
+/* What --help says of pcsc links in this build, ending the KIND list. */
+extern const char link_pcsc_usage[];
 
 /* Sending and half-closing, for every kind whose channels are stream sockets. */
 ssize_t link_stream_send(int fd, const void *buf, size_t len);

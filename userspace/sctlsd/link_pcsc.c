@@ -141,6 +141,12 @@ static void pcsc_close(int fd, bool reset)
 	close(fd);
 }
 
+const char link_pcsc_usage[] =
+	", or pcsc:READER for\n"
+	"                                a UICC in a PC/SC reader (a reader name, its\n"
+	"                                start, or an index) speaking BIP in UICC\n"
+	"                                server mode; ports on one reader share it";
+
 const struct link_ops link_pcsc_ops = {
 	.scheme = "pcsc", .parse = pcsc_parse, .start = pcsc_start, .connect = pcsc_connect,
 	.connected = pcsc_connected, .send = link_stream_send, .recv = pcsc_recv,

@@ -11,6 +11,7 @@
 #include <linux/sctls.h>
 
 #include "config.h"
+#include "link.h"
 #include "log.h"
 #include "relay.h"
 
@@ -27,10 +28,7 @@ static void usage(FILE *out)
 "\n"
 "  -l, --link PORT=KIND:ADDRESS  route PORT to a card link; KIND is\n"
 "                                unix:PATH or tcp:HOST:PORT ([HOST] for IPv6)\n"
-"                                to a card's byte stream, or pcsc:READER for\n"
-"                                a UICC in a PC/SC reader (a reader name, its\n"
-"                                start, or an index) speaking BIP in UICC\n"
-"                                server mode; ports on one reader share it\n"
+"                                to a card's byte stream%s\n"
 "  -c, --config FILE             read settings from FILE: one per line,\n"
 "                                'link PORT=KIND:ADDRESS' or 'allow-uid LIST';\n"
 "                                '#' starts a comment\n"
@@ -42,7 +40,8 @@ static void usage(FILE *out)
 "  -h, --help                    this text\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT; 1 when the device is missing, busy\n"
-"or not permitted, or fails; 2 for bad options or configuration.\n");
+"or not permitted, or fails; 2 for bad options or configuration.\n",
+		link_pcsc_usage);
 }
 
 int main(int argc, char **argv)
