@@ -3,6 +3,7 @@
  * sctls: the /dev/sctls character device and who may hold it.
  */
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -16,7 +17,8 @@
 
 #include "internal.h"
 
-static struct sctls_helper *sctls_helper_alloc(struct net *net)
+static struct sctls_helper *sctls_helper_alloc(struct net *net,
+					       struct file *file)
 {
 	struct sctls_helper *helper = kzalloc(sizeof(*helper),
 					      GFP_KERNEL_ACCOUNT);
@@ -25,9 +27,15 @@ static struct sctls_helper *sctls_helper_alloc(struct net *net)
 		return NULL;
 	helper->net = get_net(net);
 	helper->sn = sctls_net(net);
-	helper->user_ns = get_user_ns(current_user_ns());
-	helper->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	/*
+	 * No references of our own on the namespaces: GKI does not let a
+	 * module drop them (put_pid_ns, __put_user_ns). The file's credentials
+	 * pin the user namespace until after release, and a struct pid pins
+	 * the namespace it was allocated in.
+	 */
+	helper->user_ns = file->f_cred->user_ns;
 	helper->pid = get_task_pid(current, PIDTYPE_TGID);
+	helper->pid_ns = ns_of_pid(helper->pid);
 	mutex_init(&helper->io_lock);
 	xa_init_flags(&helper->conns, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&helper->closing);
@@ -42,8 +50,6 @@ static void sctls_helper_free(struct sctls_helper *helper)
 {
 	xa_destroy(&helper->conns);
 	put_pid(helper->pid);
-	put_pid_ns(helper->pid_ns);
-	put_user_ns(helper->user_ns);
 	put_net(helper->net);
 	kfree(helper);
 }
@@ -58,7 +64,7 @@ static int sctls_dev_open(struct inode *inode, struct file *file)
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 
-	helper = sctls_helper_alloc(net);
+	helper = sctls_helper_alloc(net, file);
 	if (!helper)
 		return -ENOMEM;
 

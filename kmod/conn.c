@@ -16,6 +16,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "sockopt.h"
 
 #define SCTLS_OPEN_FRAME_LEN	(SCTLS_HDR_LEN + sizeof(struct sctls_open))
 
@@ -251,7 +252,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 
 err_reset:
 	sctls_listen_disown(helper->sn, sock);
-	sock_no_linger(sk);
+	sctls_sock_set_no_linger(sk);
 	sock_release(sock);
 	return err;
 }
@@ -287,7 +288,7 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 		stats->closed_helper++;
 	} else {
 		stats->closed_reset++;
-		sock_no_linger(conn->sock->sk);
+		sctls_sock_set_no_linger(conn->sock->sk);
 	}
 	sctls_notify_close(helper, conn->id, reason, err, conn->bytes_from_app,
 			   conn->bytes_to_app);
@@ -790,6 +791,7 @@ void sctls_conn_reap(struct work_struct *work)
  */
 int sctls_conn_reset(struct sctls_helper *helper, u32 id)
 {
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 	struct sctls_conn *conn;
 
 	lockdep_assert_held(&helper->io_lock);
@@ -802,8 +804,12 @@ int sctls_conn_reset(struct sctls_helper *helper, u32 id)
 		return 0;
 	}
 	sctls_conn_fail(conn, ECONNABORTED, SCTLS_CLOSED_ADMIN);
-	/* Sends the RST now; the staged bytes are dropped at the CLOSE. */
-	tcp_abort(conn->sock->sk, ECONNABORTED);
+	/*
+	 * Send the RST now, as connect(AF_UNSPEC) does for a program: TCP's
+	 * disconnect. tcp_abort() would do, but a GKI kernel does not offer
+	 * it to vendor modules. The staged bytes are dropped at the CLOSE.
+	 */
+	kernel_connect(conn->sock, (struct sockaddr *)&unspec, sizeof(unspec), 0);
 	return 0;
 }
 
@@ -818,6 +824,17 @@ static u8 sctls_conn_state(const struct sctls_conn *conn)
 	if (conn->helper_fin)
 		return SCTLS_CONN_HELPER_FIN;
 	return SCTLS_CONN_ESTABLISHED;
+}
+
+/* The most sctls_conn_fill() adds. */
+size_t sctls_conn_fill_size(void)
+{
+	return 2 * nla_total_size(sizeof(struct in6_addr)) +	/* addrs */
+	       3 * nla_total_size(sizeof(u16)) +	/* family, ports */
+	       5 * nla_total_size(sizeof(u32)) +	/* id, uid, pid, credits */
+	       nla_total_size(SCTLS_COMM_LEN) +
+	       nla_total_size(sizeof(u8)) +		/* state */
+	       3 * nla_total_size_64bit(sizeof(u64));	/* bytes, age */
 }
 
 /* A connection's netlink attributes; uids as seen from user_ns. */
@@ -835,7 +852,7 @@ int sctls_conn_fill(struct sk_buff *skb, struct sctls_conn *conn,
 	    nla_put(skb, SCTLS_A_PEER_ADDR, alen, open->peer_addr) ||
 	    nla_put_u16(skb, SCTLS_A_PEER_PORT, open->peer_port) ||
 	    nla_put_u32(skb, SCTLS_A_UID, uid_valid(conn->uid) ?
-			from_kuid_munged(user_ns, conn->uid) :
+			sctls_from_kuid(user_ns, conn->uid) :
 			SCTLS_ID_UNKNOWN) ||
 	    nla_put_u32(skb, SCTLS_A_PID, open->pid) ||
 	    nla_put_string(skb, SCTLS_A_COMM, open->comm) ||

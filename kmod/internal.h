@@ -91,8 +91,8 @@ struct sctls_ports {
 struct sctls_helper {
 	struct net *net;		/* referenced while the device is open */
 	struct sctls_net *sn;
-	struct user_namespace *user_ns;	/* the opener's, for uids in OPEN */
-	struct pid_namespace *pid_ns;	/* the opener's, for pids in OPEN */
+	struct user_namespace *user_ns;	/* the file's, for uids in OPEN */
+	struct pid_namespace *pid_ns;	/* pid's, for pids in OPEN */
 	struct pid *pid;		/* the opener's tgid */
 	struct sctls_who *who;		/* who connected: who.c */
 
@@ -187,6 +187,12 @@ int sctls_conn_cache_init(void);
 void sctls_conn_cache_exit(void);
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock);
 int sctls_conn_reset(struct sctls_helper *helper, u32 id);
+/* ids.c */
+kuid_t sctls_make_kuid(struct user_namespace *ns, uid_t uid);
+uid_t sctls_from_kuid(struct user_namespace *ns, kuid_t kuid);
+gid_t sctls_from_kgid(struct user_namespace *ns, kgid_t kgid);
+
+size_t sctls_conn_fill_size(void);
 int sctls_conn_fill(struct sk_buff *skb, struct sctls_conn *conn,
 		    struct user_namespace *user_ns);
 ssize_t sctls_conn_read(struct sctls_helper *helper, struct iov_iter *to);

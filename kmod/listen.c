@@ -28,6 +28,7 @@
 #include <net/tcp_states.h>
 
 #include "internal.h"
+#include "sockopt.h"
 
 static void sctls_accept_wake(struct sctls_helper *helper)
 {
@@ -49,7 +50,7 @@ static void sctls_listen_data_ready(struct sock *sk)
 		sctls_accept_wake(helper);
 	} else {
 		/* Let in as the helper came or went: see sctls_ports_drain(). */
-		schedule_work(&sctls_net(sock_net(sk))->drain);
+		queue_work(system_wq, &sctls_net(sock_net(sk))->drain);
 	}
 out:
 	read_unlock_bh(&sk->sk_callback_lock);
@@ -74,12 +75,10 @@ static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 	if (err)
 		return err;
 	sk = sock->sk;
-	err = sock_bindtoindex(sk, LOOPBACK_IFINDEX, true);
-	if (err)
-		goto err_release;
-	sock_set_reuseaddr(sk);
+	sctls_sock_bind_to_index(sk, LOOPBACK_IFINDEX);
+	sctls_sock_set_reuseaddr(sk);
 	/* A new namespace's loopback may not be up yet: serve once it is. */
-	ip_sock_set_freebind(sk);
+	sctls_sock_set_freebind(sk);
 
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&addr;
@@ -93,7 +92,7 @@ static int sctls_port_bind(struct sctls_net *sn, int family, u16 port,
 
 		ip6_sock_set_v6only(sk);
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_addr = (struct in6_addr)IN6ADDR_LOOPBACK_INIT;
 		sin6->sin6_port = htons(port);
 		addrlen = sizeof(*sin6);
 	}
@@ -376,7 +375,7 @@ void sctls_ports_drain(struct sctls_net *sn)
 		for (j = 0; j < p->nr_socks; j++) {
 			while (kernel_accept(p->socks[j], &sock, O_NONBLOCK) == 0) {
 				sctls_listen_disown(sn, sock);
-				sock_no_linger(sock->sk);
+				sctls_sock_set_no_linger(sock->sk);
 				sock_release(sock);
 			}
 		}

@@ -121,7 +121,7 @@ static int sctls_put_config(struct sk_buff *skb, const struct sctls_config *cfg,
 		return -EMSGSIZE;
 	for (i = 0; i < cfg->nr_uids; i++)
 		if (nla_put_u32(skb, SCTLS_A_UID,
-				from_kuid_munged(user_ns, cfg->uids[i])))
+				sctls_from_kuid(user_ns, cfg->uids[i])))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -242,7 +242,7 @@ static int sctls_parse_uids(struct sctls_config *cfg, const struct nlattr *list,
 
 	cfg->nr_uids = 0;
 	nla_for_each_nested(attr, list, rem) {
-		kuid_t uid = make_kuid(user_ns, nla_get_u32(attr));
+		kuid_t uid = sctls_make_kuid(user_ns, nla_get_u32(attr));
 
 		if (cfg->nr_uids == SCTLS_MAX_ALLOW_UIDS) {
 			NL_SET_ERR_MSG_ATTR(extack, attr, "at most 64 uids");
@@ -440,15 +440,19 @@ static struct genl_family sctls_genl_family __ro_after_init = {
 	.n_mcgrps = SCTLS_NR_MCGRPS,
 };
 
-/* An event message, or NULL when nobody listens in this namespace. */
-static struct sk_buff *sctls_event_new(struct net *net, u8 cmd, void **hdr)
+/*
+ * An event message of @size bytes of attributes, or NULL. Whether anyone
+ * listens is not asked first: genl_has_listeners() needs
+ * netlink_has_listeners(), which GKI kernels keep from vendor modules. An
+ * event nobody hears costs one small allocation.
+ */
+static struct sk_buff *sctls_event_new(u8 cmd, size_t size, void **hdr)
 {
 	struct sk_buff *skb;
 
-	if (!SCTLS_NR_MCGRPS ||
-	    !genl_has_listeners(&sctls_genl_family, net, SCTLS_MCGRP_EVENTS))
+	if (!SCTLS_NR_MCGRPS)
 		return NULL;
-	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	skb = genlmsg_new(size, GFP_KERNEL);
 	if (!skb)
 		return NULL;
 	*hdr = genlmsg_put(skb, 0, 0, &sctls_genl_family, 0, cmd);
@@ -476,7 +480,7 @@ void sctls_notify_open(struct sctls_helper *helper, struct sctls_conn *conn)
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = sctls_event_new(helper->net, SCTLS_CMD_EV_OPEN, &hdr);
+	skb = sctls_event_new(SCTLS_CMD_EV_OPEN, sctls_conn_fill_size(), &hdr);
 	if (skb)
 		sctls_event_send(helper->net, skb, hdr,
 				 sctls_conn_fill(skb, conn, helper->user_ns));
@@ -488,7 +492,10 @@ void sctls_notify_close(struct sctls_helper *helper, u32 id, u8 reason,
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = sctls_event_new(helper->net, SCTLS_CMD_EV_CLOSE, &hdr);
+	skb = sctls_event_new(SCTLS_CMD_EV_CLOSE,
+			      2 * nla_total_size(sizeof(u32)) +
+			      nla_total_size(sizeof(u8)) +
+			      2 * nla_total_size_64bit(sizeof(u64)), &hdr);
 	if (!skb)
 		return;
 	sctls_event_send(helper->net, skb, hdr,
@@ -506,7 +513,7 @@ void sctls_notify_helper(struct sctls_helper *helper, u8 cmd)
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = sctls_event_new(helper->net, cmd, &hdr);
+	skb = sctls_event_new(cmd, nla_total_size(sizeof(u32)), &hdr);
 	if (skb)
 		sctls_event_send(helper->net, skb, hdr,
 				 nla_put_u32(skb, SCTLS_A_HELPER_PID,

@@ -327,12 +327,12 @@ int sctls_who_describe(struct sctls_helper *helper, struct sock *sk,
 	sctls_who_task(helper, sk, open);
 	if (sk_fullsock(peer)) {
 		*uid = sock_net_uid(sock_net(peer), peer);
-		open->uid = from_kuid_munged(ns, *uid);
+		open->uid = sctls_from_kuid(ns, *uid);
 		read_lock_bh(&peer->sk_callback_lock);
 		if (peer->sk_socket) {
 			kgid_t gid = SOCK_INODE(peer->sk_socket)->i_gid;
 
-			open->gid = from_kgid_munged(ns, gid);
+			open->gid = sctls_from_kgid(ns, gid);
 		}
 		read_unlock_bh(&peer->sk_callback_lock);
 	}
