@@ -282,7 +282,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory check-after-deps
 
-check-after-deps: all
+check-after-deps: all arm64
 	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
 		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" FUZZERS="$(FUZZERS)" \
 		DEBUG_SERIES="$(DEBUG_SERIES)" KFUZZ=$(KFUZZ) selftests/check.sh

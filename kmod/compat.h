@@ -66,4 +66,11 @@ static inline void sctls_sk_net_refcnt_upgrade(struct sock *sk)
 #endif
 }
 
+/* A cache of its own, where the kernel can promise one (6.5 and later). */
+#ifdef SLAB_NO_MERGE
+#define SCTLS_SLAB_NO_MERGE SLAB_NO_MERGE
+#else
+#define SCTLS_SLAB_NO_MERGE 0
+#endif
+
 #endif /* _SCTLS_COMPAT_H */

@@ -67,7 +67,8 @@ static struct kmem_cache *sctls_conn_cache __read_mostly;
 int sctls_conn_cache_init(void)
 {
 	/* Charged, with the staging buffers, to the helper's memory cgroup. */
-	sctls_conn_cache = KMEM_CACHE(sctls_conn, SLAB_ACCOUNT);
+	/* Unmerged, so that /proc/slabinfo counts what the module holds. */
+	sctls_conn_cache = KMEM_CACHE(sctls_conn, SLAB_ACCOUNT | SCTLS_SLAB_NO_MERGE);
 	return sctls_conn_cache ? 0 : -ENOMEM;
 }
 

@@ -123,18 +123,25 @@ static_checks() {
 	fi
 }
 
-# vm_suite KVER MODULE: every kselftest in a VM booting KVER.
+# vm_suite KVER MODULE [ROOT]: every kselftest in a VM booting KVER, from
+# the host's kernels or ROOT's (fetch-root). An arm64 guest runs the static
+# arm64 programs of `make arm64`; an amd64 one the ASan builds.
 vm_suite() {
-	local kver=$1 ko=$2 log=$results/vm-$1.tap err=$results/vm-$1.err start status
+	local kver=$1 ko=$2 root=${3:-} log=$results/vm-$1.tap err=$results/vm-$1.err
+	local start status bin=$BUILD/asan tests=$BUILD/selftests timeout=1200
+	# Last, on amd64, 30 s of static-key flips under traffic: the emulator
+	# must not turn x86 text patching into oopses (README, "Emulator noise").
+	local stress='selftests/vm/text-poke-stress 30 || s=1'
+	case $kver in *-arm64)
+		bin=$BUILD/arm64/bin tests=$BUILD/arm64/selftests stress=: timeout=2400 ;;
+	esac
 	echo "# kselftests in a VM running $kver"
 	start=$(date +%s)
-	# Last, 30 s of static-key flips under traffic: the emulator must not
-	# turn kernel text patching into oopses (README, "Emulator noise").
-	selftests/vm/run --kver "$kver" --timeout 1200 -- \
-		env SCTLS_KO="$ko" SCTLSD="$BUILD/asan/sctlsd" SCTLS_CLI="$BUILD/asan/sctls" \
-		CARDSIM="$BUILD/asan/cardsim" sh -c 'selftests/run_kselftests.sh "$@"; s=$?
-			selftests/vm/text-poke-stress 30 || s=1; exit $s' sh \
-		"$BUILD/selftests" $SELFTESTS 2>"$err" | tee "$log"
+	selftests/vm/run --kver "$kver" ${root:+--root "$root"} --timeout $timeout -- \
+		env SCTLS_KO="$ko" SCTLSD="$bin/sctlsd" SCTLS_CLI="$bin/sctls" \
+		CARDSIM="$bin/cardsim" sh -c 'selftests/run_kselftests.sh "$@"; s=$?
+			'"$stress"'; exit $s' sh \
+		"$tests" $SELFTESTS 2>"$err" | tee "$log"
 	status=${PIPESTATUS[0]}
 	cat "$err" >&2
 	count_tap "$log"
@@ -211,13 +218,84 @@ for other in $others; do
 		record skip "tests on $kver" "no /boot/vmlinuz-$kver"
 		continue
 	fi
-	copy=$BUILD/kmod-$(series "$other")
-	rm -rf "$copy"
-	mkdir -p "$copy/kmod"
-	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/"
+	copy=$(module_copy "$(series "$other")")
 	static_checks "$other" "$copy"
 	vm_suite "$kver" "$copy/sctls.ko"
 done
+
+# module_copy NAME: the module's sources copied to $BUILD/kmod-NAME, where
+# a build for another kernel leaves its objects. Prints the directory.
+module_copy() {
+	local copy=$BUILD/kmod-$1
+	rm -rf "$copy" && mkdir -p "$copy/kmod" &&
+	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/" &&
+	echo "$copy"
+}
+
+# PREEMPT_RT: spinlocks sleep and softirq callbacks run in threads. Debian's
+# 6.12-rt kernel and headers, unpacked by fetch-root (make deps).
+if rt=$(selftests/vm/fetch-root --path rt); then
+	for hdr in "$rt"/usr/src/linux-headers-*-rt-amd64; do
+		kver=$(release_of "$hdr")
+		copy=$(module_copy "$(series "$hdr")-rt")
+		static_checks "$hdr" "$copy"
+		vm_suite "$kver" "$copy/sctls.ko" "$rt"
+	done
+else
+	record fail "tests on PREEMPT_RT" "no rt root: make deps"
+fi
+
+# arm64, as on a phone: Debian's arm64 6.1 and 6.12 kernels booted in
+# qemu-system-aarch64, the module cross-built with gcc (W=1), the programs
+# static (make arm64).
+if arm64=$(selftests/vm/fetch-root --path arm64); then
+	for hdr in "$arm64"/usr/src/linux-headers-*-arm64; do
+		kver=$(release_of "$hdr")
+		copy=$(module_copy "arm64-$(series "$hdr")")
+		echo "# the module cross-built for $kver (W=1)"
+		out=$(make -s -C "$hdr" M="$copy" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+			W=1 modules 2>&1)
+		warnings=$(echo "$out" | grep -E 'warning:|error:')
+		if [ -z "$warnings" ] && [ -f "$copy/sctls.ko" ]; then
+			record ok "arm64 build for $kver: no warnings"
+			vm_suite "$kver" "$copy/sctls.ko" "$arm64"
+		else
+			echo "$out"
+			record fail "arm64 build for $kver" "$(echo "$warnings" | grep -c .) warnings"
+		fi
+	done
+else
+	record fail "tests on arm64" "no arm64 root: make deps"
+fi
+
+# As a phone's vendor builds it: clang and LLVM's tools (LLVM=1) against a
+# GKI-like arm64 tree (defconfig, CONFIG_PREEMPT), warning-free; and every
+# symbol it imports on the allow-list checked against GKI's symbol lists.
+gki_modules=()
+modpost_unresolved='undefined!$|Module.symvers is missing|may not have dependencies|unresolved symbol|KBUILD_MODPOST_WARN=1|at your own risk'
+for series in 6.1 6.12; do
+	echo "# the module built with LLVM=1 for a GKI-like arm64 $series tree (W=1)"
+	if ! tree=$(selftests/vm/gki-tree --path "$series"); then
+		record fail "LLVM=1 build for arm64 $series" "no tree: make deps"
+		continue
+	fi
+	copy=$(module_copy "gki-$series")
+	# No vmlinux in the tree: modpost cannot resolve imports (see gki-tree).
+	out=$(make -s -C "$tree" M="$copy" ARCH=arm64 LLVM=1 W=1 KBUILD_MODPOST_WARN=1 \
+		modules 2>&1 | grep -vE "$modpost_unresolved")
+	if [ -z "$(echo "$out" | grep -E 'warning:|error:|WARNING|ERROR')" ] && [ -f "$copy/sctls.ko" ]; then
+		record ok "LLVM=1 build for GKI-like arm64 $series: no warnings"
+		gki_modules+=("gki-arm64-$series=$copy/sctls.ko")
+	else
+		echo "$out"
+		record fail "LLVM=1 build for GKI-like arm64 $series" "$(echo "$out" | grep -c .) lines of output"
+	fi
+done
+echo "# the module's imports against kmod/symbols.allow"
+run_tap symbols_check selftests/symbols_check.sh kmod/symbols.allow "${gki_modules[@]}"
+
+echo "# the Android SELinux policy, compiled against AOSP stand-ins"
+run_tap android_sepolicy android/sepolicy/check
 
 # The sanitizer kernel: the kernel-facing kselftests, fault injection and
 # the fuzzer, with KASAN, lockdep, UBSAN, DEBUG_OBJECTS and kmemleak

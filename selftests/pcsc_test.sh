@@ -46,6 +46,13 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
+# A phone's sctlsd is built without PC/SC (make PCSC=0), and its root has
+# no pcscd: nothing here can run.
+if "$SCTLSD" --help 2>&1 | grep -q "no pcsc:READER links"; then
+	echo "1..1"
+	echo "ok 1 the PC/SC link # SKIP this sctlsd was built without PC/SC (PCSC=0)"
+	exit 0
+fi
 echo "1..$plan"
 rm -rf "$work"
 mkdir -p "$work/www"

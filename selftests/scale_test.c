@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,28 @@ TEST_F_TIMEOUT(scale, sixteen_mib_each_way_byte_exact, 600)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * The module's connection objects, or -1 when they cannot be told apart:
+ * a kernel before 6.5 (no SLAB_NO_MERGE) without slub_debug merges the
+ * cache into another, and /sys/kernel/slab has only a link to that one.
+ */
+static long conn_objects(void)
+{
+	struct stat st;
+
+	if (!lstat("/sys/kernel/slab/sctls_conn", &st) && S_ISLNK(st.st_mode))
+		return -1;
+	return slab_active_objects("sctls_conn");
+}
+
+#define EXPECT_CONN_OBJECTS(want) do {						\
+	long _n = conn_objects();						\
+	if (_n < 0)								\
+		TH_LOG("sctls_conn is merged into another cache: not counted");\
+	else									\
+		EXPECT_EQ(want, _n);						\
+} while (0)
+
 /* Wait, within five seconds, until a slab cache is back to at most want. */
 static long slab_settles(const char *cache, long want)
 {
@@ -168,7 +191,7 @@ TEST_F(scale, helper_exit_frees_every_object)
 		fds[i] = gw_connect_and_open(&self->rd, i % 2 ? AF_INET6 : AF_INET, &id);
 		ASSERT_NE(0, id);
 	}
-	EXPECT_EQ(100, slab_active_objects("sctls_conn"));
+	EXPECT_CONN_OBJECTS(100);
 	TH_LOG("TCP sockets %ld -> %ld, TCPv6 %ld -> %ld with 100 connections",
 	       tcp, slab_active_objects("TCP"), tcp6, slab_active_objects("TCPv6"));
 
@@ -178,7 +201,7 @@ TEST_F(scale, helper_exit_frees_every_object)
 		EXPECT_EQ(-ECONNRESET, gw_recv_all(fds[i], &c, 1, GW_TIMEOUT_MS));
 		close(fds[i]);
 	}
-	EXPECT_EQ(0, slab_active_objects("sctls_conn"));
+	EXPECT_CONN_OBJECTS(0);
 	EXPECT_GE(tcp, slab_settles("TCP", tcp));
 	EXPECT_GE(tcp6, slab_settles("TCPv6", tcp6));
 }
@@ -314,7 +337,7 @@ TEST_F_TIMEOUT(thousand, connections_at_once, 600)
 		fds[i] = gw_connect_and_open(&self->rd, i % 2 ? AF_INET6 : AF_INET, &ids[i]);
 		ASSERT_NE(0, ids[i]);
 	}
-	EXPECT_EQ(MANY, slab_active_objects("sctls_conn"));
+	EXPECT_CONN_OBJECTS(MANY);
 
 	/* Each app says who it is and finishes; the helper echoes and finishes. */
 	for (i = 0; i < MANY; i++) {
@@ -344,7 +367,7 @@ TEST_F_TIMEOUT(thousand, connections_at_once, 600)
 		EXPECT_EQ(0, gw_recv_all(fds[i], &back, 1, GW_TIMEOUT_MS));
 		close(fds[i]);
 	}
-	EXPECT_EQ(0, slab_active_objects("sctls_conn"));
+	EXPECT_CONN_OBJECTS(0);
 }
 
 TEST_HARNESS_MAIN

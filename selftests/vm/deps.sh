@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install, idempotently, every Debian package that building, testing and the
-# demo need. Does nothing when all are present; when something is missing and
-# we are not root, names the packages and fails.
+# demo need, then fetch what is not installed (fetch-root, gki-tree). Does
+# nothing when all are present; when something is missing and we are not
+# root, names the packages and fails.
 set -eu
 
 pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl python3
@@ -12,7 +13,9 @@ linux-headers-6.12-amd64 linux-image-6.12-amd64
 qemu-system-x86 busybox-static sparse iptables
 flex bison bc libelf-dev
 libnl-genl-3-dev libjson-c-dev libssl-dev openssl curl libcap-dev
-libpcsclite-dev pcscd vsmartcard-vpcd"
+libpcsclite-dev pcscd vsmartcard-vpcd
+linux-source-6.12 lld llvm mmdebstrap qemu-system-arm gcc-aarch64-linux-gnu
+checkpolicy m4 policycoreutils selinux-utils setools"
 
 missing=
 for p in $pkgs; do
@@ -20,17 +23,25 @@ for p in $pkgs; do
 	[ "$st" = installed ] || missing="$missing $p"
 done
 
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run 'make deps' as root, or: apt-get install$missing" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages:$missing" >&2
+		echo "deps: run 'make deps' as root, or: apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# A fresh machine may have stale or empty package lists.
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
 fi
 
-echo "deps: installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-# A fresh machine may have stale or empty package lists.
-apt-get update -q
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+# What is fetched or prepared once and cached outside the clone (each does
+# nothing when current): the arm64 and PREEMPT_RT kernels, unpacked rather
+# than installed, and the GKI-like clang trees.
+here=$(dirname "$0")
+"$here/fetch-root" arm64 >/dev/null
+"$here/fetch-root" rt >/dev/null
+"$here/gki-tree" 6.1 >/dev/null
+"$here/gki-tree" 6.12 >/dev/null
