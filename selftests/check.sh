@@ -1,7 +1,9 @@
 #!/bin/bash
 # Every test of the project, as `make check` runs it: host unit tests under
 # ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
-# then the kselftests in a VM, then the sanitizer kernel's pass. Each step
+# then the kselftests in a VM (amd64 6.1, 6.12 and 6.12-rt, arm64 6.1 and
+# 6.12), the LLVM=1 builds for GKI-like trees and the module's imports, the
+# Android policy, then the sanitizer kernel's pass. Each step
 # reports TAP; the last line sums them up as "N passed, N failed, N skipped"
 # and the exit status is 1 on any failure. Needs KDIR, KVER, BUILD,
 # LINUX_TOOLS, SELFTESTS, UNIT_TESTS, FUZZERS, DEBUG_SERIES and KFUZZ from the
