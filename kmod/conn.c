@@ -66,8 +66,10 @@ static struct kmem_cache *sctls_conn_cache __read_mostly;
 
 int sctls_conn_cache_init(void)
 {
-	/* Charged, with the staging buffers, to the helper's memory cgroup. */
-	/* Unmerged, so that /proc/slabinfo counts what the module holds. */
+	/*
+	 * Charged, with the staging buffers, to the helper's memory cgroup;
+	 * unmerged, so that /proc/slabinfo counts what the module holds.
+	 */
 	sctls_conn_cache = KMEM_CACHE(sctls_conn, SLAB_ACCOUNT | SCTLS_SLAB_NO_MERGE);
 	return sctls_conn_cache ? 0 : -ENOMEM;
 }
@@ -808,7 +810,9 @@ int sctls_conn_reset(struct sctls_helper *helper, u32 id)
 	/*
 	 * Send the RST now, as connect(AF_UNSPEC) does for a program: TCP's
 	 * disconnect. tcp_abort() would do, but a GKI kernel does not offer
-	 * it to vendor modules. The staged bytes are dropped at the CLOSE.
+	 * it to vendor modules. It cannot fail here (nothing waits on the
+	 * socket); if it did, the linger-0 release at the CLOSE resets it
+	 * then. The staged bytes are dropped at the CLOSE.
 	 */
 	kernel_connect(conn->sock, (struct sockaddr *)&unspec, sizeof(unspec), 0);
 	return 0;
@@ -827,7 +831,7 @@ static u8 sctls_conn_state(const struct sctls_conn *conn)
 	return SCTLS_CONN_ESTABLISHED;
 }
 
-/* The most sctls_conn_fill() adds. */
+/* The most sctls_conn_fill() adds: keep the two in step. */
 size_t sctls_conn_fill_size(void)
 {
 	return 2 * nla_total_size(sizeof(struct in6_addr)) +	/* addrs */
@@ -838,7 +842,10 @@ size_t sctls_conn_fill_size(void)
 	       3 * nla_total_size_64bit(sizeof(u64));	/* bytes, age */
 }
 
-/* A connection's netlink attributes; uids as seen from user_ns. */
+/*
+ * A connection's netlink attributes; uids as seen from user_ns. An event
+ * has room for sctls_conn_fill_size(): add to both.
+ */
 int sctls_conn_fill(struct sk_buff *skb, struct sctls_conn *conn,
 		    struct user_namespace *user_ns)
 {

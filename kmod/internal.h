@@ -187,11 +187,6 @@ int sctls_conn_cache_init(void);
 void sctls_conn_cache_exit(void);
 int sctls_conn_add(struct sctls_helper *helper, struct socket *sock);
 int sctls_conn_reset(struct sctls_helper *helper, u32 id);
-/* ids.c */
-kuid_t sctls_make_kuid(struct user_namespace *ns, uid_t uid);
-uid_t sctls_from_kuid(struct user_namespace *ns, kuid_t kuid);
-gid_t sctls_from_kgid(struct user_namespace *ns, kgid_t kgid);
-
 size_t sctls_conn_fill_size(void);
 int sctls_conn_fill(struct sk_buff *skb, struct sctls_conn *conn,
 		    struct user_namespace *user_ns);
@@ -212,5 +207,10 @@ void sctls_notify_helper(struct sctls_helper *helper, u8 cmd);
 /* chardev.c */
 int sctls_chardev_init(void);
 void sctls_chardev_exit(void);
+
+/* ids.c */
+kuid_t sctls_make_kuid(struct user_namespace *ns, uid_t uid);
+uid_t sctls_from_kuid(struct user_namespace *ns, kuid_t kuid);
+gid_t sctls_from_kgid(struct user_namespace *ns, kgid_t kgid);
 
 #endif /* _SCTLS_INTERNAL_H */

@@ -50,6 +50,7 @@ static void sctls_listen_data_ready(struct sock *sk)
 		sctls_accept_wake(helper);
 	} else {
 		/* Let in as the helper came or went: see sctls_ports_drain(). */
+		/* Not schedule_work(): newer kernels' uses system_percpu_wq. */
 		queue_work(system_wq, &sctls_net(sock_net(sk))->drain);
 	}
 out:

@@ -467,6 +467,8 @@ static void sctls_event_send(struct net *net, struct sk_buff *skb, void *hdr,
 			     int err)
 {
 	if (err) {
+		/* Sized for its attributes: a miss is a bug, not a lost event. */
+		WARN_ON_ONCE(err);
 		nlmsg_free(skb);
 		return;
 	}

@@ -3,10 +3,10 @@
  * sctls: the socket options the module sets on its own sockets.
  *
  * The kernel's helpers for these (sock_bindtoindex, sock_no_linger,
- * sock_set_reuseaddr, ip_sock_set_freebind) are exported, but not on the symbol lists of
- * Android's GKI kernels, where a vendor module may link against nothing
- * else (kmod/symbols.allow). Each is a field or flag set under the socket
- * lock, as the helper itself does.
+ * sock_set_reuseaddr, ip_sock_set_freebind) are exported, but not on the
+ * symbol lists of Android's GKI kernels, where a vendor module may link
+ * against nothing else (kmod/symbols.allow). Each is a field or flag set
+ * under the socket lock, as the helper itself does.
  */
 #ifndef _SCTLS_SOCKOPT_H
 #define _SCTLS_SOCKOPT_H
@@ -15,14 +15,13 @@
 #include <net/sock.h>
 
 /*
- * SO_BINDTOIFINDEX, before bind(): the socket is not hashed yet, so there
- * is nothing to rehash, only the route cache to forget.
+ * SO_BINDTOIFINDEX on a socket just created: it is not hashed yet and has
+ * no cached route, so there is nothing to rehash or forget.
  */
 static inline void sctls_sock_bind_to_index(struct sock *sk, int ifindex)
 {
 	lock_sock(sk);
 	WRITE_ONCE(sk->sk_bound_dev_if, ifindex);
-	sk_dst_reset(sk);
 	release_sock(sk);
 }
 
