@@ -157,6 +157,15 @@ vm_suite() {
 	echo "# VM run on $kver took $(($(date +%s) - start)) s"
 }
 
+# module_copy NAME: the module's sources copied to $BUILD/kmod-NAME, where
+# a build for another kernel leaves its objects. Prints the directory.
+module_copy() {
+	local copy=$BUILD/kmod-$1
+	rm -rf "$copy" && mkdir -p "$copy/kmod" &&
+	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/" &&
+	echo "$copy"
+}
+
 release_of() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$1/include/generated/utsrelease.h"
 }
@@ -224,15 +233,6 @@ for other in $others; do
 	static_checks "$other" "$copy"
 	vm_suite "$kver" "$copy/sctls.ko"
 done
-
-# module_copy NAME: the module's sources copied to $BUILD/kmod-NAME, where
-# a build for another kernel leaves its objects. Prints the directory.
-module_copy() {
-	local copy=$BUILD/kmod-$1
-	rm -rf "$copy" && mkdir -p "$copy/kmod" &&
-	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/" &&
-	echo "$copy"
-}
 
 # PREEMPT_RT: spinlocks sleep and softirq callbacks run in threads. Debian's
 # 6.12-rt kernel and headers, unpacked by fetch-root (make deps).
