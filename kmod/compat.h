@@ -42,30 +42,6 @@ sctls_inet6_lookup_established(struct net *net, const struct in6_addr *saddr,
 }
 #endif
 
-/*
- * Kernel sockets hold no reference on their namespace. An accepted socket
- * that outlives the helper (orphaned in FIN_WAIT or CLOSING, with timers)
- * must hold one, as it would had an app created it. Newer kernels, and
- * Debian's 6.12, have sk_net_refcnt_upgrade(); Kbuild looks for it in their
- * headers. The fallback is what it does on 6.1, which has no netns tracker
- * of its own for kernel sockets; a 6.2 to 6.13 kernel without the backport
- * needs its tracker freed as well.
- */
-static inline void sctls_sk_net_refcnt_upgrade(struct sock *sk)
-{
-#ifdef SCTLS_HAVE_SK_NET_REFCNT_UPGRADE
-	sk_net_refcnt_upgrade(sk);
-#else
-	struct net *net = sock_net(sk);
-
-	if (sk->sk_net_refcnt)
-		return;
-	sk->sk_net_refcnt = 1;
-	get_net_track(net, &sk->ns_tracker, GFP_KERNEL);
-	sock_inuse_add(net, 1);
-#endif
-}
-
 /* A cache of its own, where the kernel can promise one (6.5 and later). */
 #ifdef SLAB_NO_MERGE
 #define SCTLS_SLAB_NO_MERGE SLAB_NO_MERGE

@@ -190,9 +190,6 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	kuid_t uid;
 	int err;
 
-	/* It may outlive the helper, orphaned with timers: hold the netns. */
-	sctls_sk_net_refcnt_upgrade(sk);
-
 	/* Refused unseen: who connected is not looked up for nothing. */
 	if (helper->nr_conns >= cfg->max_conns) {
 		stats->refused_max++;
@@ -274,6 +271,9 @@ static void sctls_conn_unstage(struct sctls_conn *conn)
 static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 {
 	struct sctls_helper *helper = conn->helper;
+	const struct sctls_config *cfg =
+		rcu_dereference_protected(helper->sn->config,
+					  lockdep_is_held(&helper->io_lock));
 	struct sctls_stats *stats = &helper->sn->stats;
 
 	lockdep_assert_held(&helper->io_lock);
@@ -285,17 +285,20 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 	xa_erase(&helper->conns, conn->id);
 	helper->nr_conns--;
 
-	if (reason == SCTLS_CLOSED_APP) {
-		stats->closed_app++;
-	} else if (reason == SCTLS_CLOSED_HELPER) {
-		stats->closed_helper++;
+	if (reason == SCTLS_CLOSED_APP || reason == SCTLS_CLOSED_HELPER) {
+		if (reason == SCTLS_CLOSED_APP)
+			stats->closed_app++;
+		else
+			stats->closed_helper++;
+		/* Its FIN may await an ACK still: kept, not orphaned. */
+		sctls_linger(helper->sn, conn->sock, cfg->max_conns);
 	} else {
 		stats->closed_reset++;
 		sctls_sock_set_no_linger(conn->sock->sk);
+		sock_release(conn->sock);
 	}
 	sctls_notify_close(helper, conn->id, reason, err, conn->bytes_from_app,
 			   conn->bytes_to_app);
-	sock_release(conn->sock);
 	sctls_conn_unstage(conn);
 	kmem_cache_free(sctls_conn_cache, conn);
 }

@@ -128,6 +128,11 @@ struct sctls_net {
 	atomic64_t refused_no_helper;	/* counted by the netfilter hook */
 	struct nf_hook_ops hooks[2];
 	unsigned int nr_hooks;
+	/* Sockets of connections ended orderly, until TCP is done: linger.c */
+	struct mutex linger_lock;
+	struct list_head lingering;
+	unsigned int nr_lingering;
+	struct delayed_work linger_work;
 };
 
 extern unsigned int sctls_net_id;
@@ -207,6 +212,12 @@ void sctls_notify_helper(struct sctls_helper *helper, u8 cmd);
 /* chardev.c */
 int sctls_chardev_init(void);
 void sctls_chardev_exit(void);
+
+/* linger.c */
+void sctls_linger(struct sctls_net *sn, struct socket *sock,
+		  unsigned int limit);
+void sctls_linger_work(struct work_struct *work);
+void sctls_linger_exit(struct sctls_net *sn);
 
 /* ids.c */
 kuid_t sctls_make_kuid(struct user_namespace *ns, uid_t uid);

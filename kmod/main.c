@@ -39,6 +39,9 @@ static __net_init int sctls_net_init(struct net *net)
 	sn->net = net;
 	mutex_init(&sn->lock);
 	INIT_WORK(&sn->drain, sctls_ports_drain_work);
+	mutex_init(&sn->linger_lock);
+	INIT_LIST_HEAD(&sn->lingering);
+	INIT_DELAYED_WORK(&sn->linger_work, sctls_linger_work);
 	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg)
 		return -ENOMEM;
@@ -68,6 +71,8 @@ static __net_exit void sctls_net_pre_exit(struct net *net)
 	mutex_unlock(&sn->lock);
 	/* No listener is left to queue it again; it takes sn->lock. */
 	cancel_work_sync(&sn->drain);
+	/* Before TCP's own exit: no socket of ours may outlive it. */
+	sctls_linger_exit(sn);
 }
 
 static __net_exit void sctls_net_exit(struct net *net)

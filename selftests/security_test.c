@@ -1187,6 +1187,107 @@ TEST(orphaned_sockets_hold_their_dying_namespace)
 	EXPECT_EQ(0, sctls_module_unload());
 }
 
+/* TCP's orphans, all namespaces: /proc/net/sockstat's "orphan". */
+static long tcp_orphans(void)
+{
+	char line[256];
+	long n = -1;
+	FILE *f = fopen("/proc/net/sockstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TCP: inuse %*d orphan %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* This namespace's sockets on the port in a TCP state, as ss(8) lists them. */
+static int port_sockets(const char *state)
+{
+	char cmd[160];
+	int n = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ss -tanH state %s '( sport = :%d )' | wc -l",
+		 state, SCTLS_DEFAULT_PORT);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+/* Until port_sockets(state) == want, at most ms: whether it came. */
+static bool port_sockets_become(const char *state, int want, int ms)
+{
+	for (; ms > 0; ms -= 100) {
+		if (port_sockets(state) == want)
+			return true;
+		usleep(100000);
+	}
+	return port_sockets(state) == want;
+}
+
+/*
+ * Connections the helper closed orderly whose FINs no ACK answers (the
+ * namespace's loopback is down): the module keeps their sockets rather than
+ * orphan them (a kernel socket's orphan would not hold the namespace), and
+ * resets them after closing_timeout (2 s here).
+ */
+static int kept_not_orphaned(void)
+{
+	struct gw_reader *rd = calloc(1, sizeof(*rd));
+	struct sctls_open open;
+	unsigned int i;
+	long orphans;
+	uint32_t id;
+	int fd;
+
+	if (!rd || unshare(CLONE_NEWNET) || sh("ip link set lo up"))
+		return 10;
+	rd->fd = gw_open_dev();
+	if (rd->fd < 0)
+		return 11;
+	for (i = 0; i < 4; i++) {
+		fd = gw_connect(i % 2 ? AF_INET6 : AF_INET, SCTLS_DEFAULT_PORT);
+		id = fd >= 0 ? gw_expect_open(rd, &open) : 0;
+		if (!id)
+			return 12;
+	}
+	orphans = tcp_orphans();
+	if (orphans < 0 || sh("ip link set lo down"))
+		return 13;
+	for (i = 1; i <= 4; i++)
+		if (gw_send(rd->fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, i, 0, NULL, 0) < 0)
+			return 14;
+	if (!port_sockets_become("fin-wait-1", 4, GW_TIMEOUT_MS))
+		return 15;
+	if (tcp_orphans() > orphans)
+		return 16;	/* orphaned: they would not hold the namespace */
+	if (!port_sockets_become("fin-wait-1", 0, GW_TIMEOUT_MS))
+		return 17;	/* not reset after closing_timeout */
+	return 0;
+}
+
+TEST(orderly_closes_awaiting_acks_are_kept_then_reset)
+{
+	int status;
+	pid_t pid;
+
+	if (!sctls_ko_path())
+		SKIP(return, "SCTLS_KO does not name sctls.ko");
+	ASSERT_EQ(0, sctls_module_load_fresh("closing_timeout=2"));
+	pid = fork();
+	if (pid == 0)
+		_exit(kept_not_orphaned());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 /*
  * Namespaces that are served and busy with SYNs while the module unloads:
  * the hooks go in pre_exit, the config after a grace period. A use after
