@@ -244,7 +244,7 @@ int sctls_conn_add(struct sctls_helper *helper, struct socket *sock)
 	helper->nr_conns++;
 	stats->accepted++;
 	/* A relay adds no Nagle delay; the app's own socket keeps its choice. */
-	tcp_sock_set_nodelay(sk);
+	sctls_sock_set_nodelay(sk);
 	sctls_conn_hook(conn);
 	sctls_conn_queue(conn);		/* for OPEN, and bytes already there */
 	sctls_notify_open(helper, conn);
@@ -291,7 +291,7 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 		else
 			stats->closed_helper++;
 		/* Its FIN may await an ACK still: kept, not orphaned. */
-		sctls_linger(helper->sn, conn->sock, cfg->max_conns);
+		sctls_linger_add(helper->sn, conn->sock, cfg->max_conns);
 	} else {
 		stats->closed_reset++;
 		sctls_sock_set_no_linger(conn->sock->sk);
@@ -315,7 +315,9 @@ void sctls_conn_destroy_all(struct sctls_helper *helper)
 /* An orderly end of our side: FIN after everything sent, unread bytes dropped. */
 static void sctls_conn_finish(struct sctls_conn *conn)
 {
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	/* Never written: with MSG_TRUNC, TCP drops the bytes uncopied. */
+	struct kvec none = { .iov_len = SCTLS_MAX_PAYLOAD };
+	struct msghdr msg = {};
 	unsigned int rounds = 16;
 
 	kernel_sock_shutdown(conn->sock, SHUT_WR);
@@ -323,9 +325,9 @@ static void sctls_conn_finish(struct sctls_conn *conn)
 	 * Unread bytes would make TCP reset instead of closing; an app that
 	 * keeps sending after this much gets that reset.
 	 */
-	do {
-		iov_iter_discard(&msg.msg_iter, ITER_DEST, SCTLS_MAX_PAYLOAD);
-	} while (sock_recvmsg(conn->sock, &msg, MSG_DONTWAIT) > 0 && --rounds);
+	while (kernel_recvmsg(conn->sock, &msg, &none, 1, none.iov_len,
+			      MSG_DONTWAIT | MSG_TRUNC) > 0 && --rounds)
+		;
 	sctls_conn_destroy(conn, SCTLS_CLOSED_HELPER, 0);
 }
 
@@ -364,7 +366,7 @@ static int sctls_conn_send(struct sctls_conn *conn, struct iov_iter *from,
 
 	msg.msg_iter = *from;
 	iov_iter_truncate(&msg.msg_iter, len);
-	ret = sock_sendmsg(conn->sock, &msg);
+	ret = sctls_sock_sendmsg(conn->sock, &msg);
 	*sent = ret > 0 ? ret : 0;
 	return ret < 0 && ret != -EAGAIN ? ret : 0;
 }

@@ -130,8 +130,8 @@ struct sctls_net {
 	unsigned int nr_hooks;
 	/* Sockets of connections ended orderly, until TCP is done: linger.c */
 	struct mutex linger_lock;
-	struct list_head lingering;
-	unsigned int nr_lingering;
+	struct list_head kept;
+	unsigned int nr_kept;
 	struct delayed_work linger_work;
 };
 
@@ -214,8 +214,8 @@ int sctls_chardev_init(void);
 void sctls_chardev_exit(void);
 
 /* linger.c */
-void sctls_linger(struct sctls_net *sn, struct socket *sock,
-		  unsigned int limit);
+void sctls_linger_add(struct sctls_net *sn, struct socket *sock,
+		      unsigned int limit);
 void sctls_linger_work(struct work_struct *work);
 void sctls_linger_exit(struct sctls_net *sn);
 

@@ -2,18 +2,20 @@
 /*
  * sctls: sockets of connections that ended orderly, kept until TCP is done.
  *
- * After both FINs, a socket may still wait for the ACK of its own FIN
- * (FIN_WAIT1, CLOSING, LAST_ACK). Released there, it would be an orphan:
- * TCP's timers keep it alive, and a kernel socket holds no reference on its
- * namespace, so an orphan that outlives the namespace is a use after free.
- * Giving each socket a reference needs sk_net_refcnt_upgrade(), which
- * Android's GKI kernels do not offer vendor modules. So the module keeps
- * such a socket itself: it is released once TCP has taken it to CLOSE, or
- * to FIN_WAIT2, which close() turns into a TIME_WAIT socket at once (the
- * namespace's end purges those); it is reset after closing_timeout, or
- * when the namespace ends, whichever comes first. Only process context
+ * After both FINs, a socket may still wait for the ACK of its own FIN, or
+ * for the app to read what its send queue holds (FIN_WAIT1, CLOSING,
+ * LAST_ACK). Released there, it would be an orphan of a kernel socket,
+ * which holds no reference on its namespace: depending on the kernel, its
+ * timers outlive the namespace, or close() stops them and it stays hashed
+ * for ever. sk_net_refcnt_upgrade() would make it an ordinary socket, but
+ * Android's GKI kernels do not offer it to vendor modules. So the module
+ * keeps such a socket itself: it is released once TCP has taken it to CLOSE,
+ * or to FIN_WAIT2, which close() turns into a TIME_WAIT socket at once (the
+ * namespace's end purges those); it is reset when its app has read nothing
+ * for closing_timeout, or when the namespace ends. Only process context
  * touches the list; the socket's callback only kicks the work.
  */
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -22,50 +24,57 @@
 #include "internal.h"
 #include "sockopt.h"
 
-struct sctls_linger {
+struct sctls_kept {
 	struct list_head node;
 	struct socket *sock;
-	struct sctls_net *sn;
-	unsigned long since;		/* jiffies */
+	unsigned long idle_since;	/* jiffies of the last progress */
+	u32 snd_una;			/* progress: what the app acked */
 	void (*saved_state_change)(struct sock *sk);
 };
 
+/*
+ * Recognised by itself, not by sk_user_data, which a connection's callbacks
+ * read as theirs until the moment the socket is kept.
+ */
 static void sctls_linger_state_change(struct sock *sk)
 {
-	struct sctls_linger *l;
-
 	read_lock_bh(&sk->sk_callback_lock);
-	l = sk->sk_user_data;
-	if (l)
-		mod_delayed_work(system_wq, &l->sn->linger_work, 0);
+	if (sk->sk_state_change == sctls_linger_state_change)
+		mod_delayed_work(system_wq, &sctls_net(sock_net(sk))->linger_work, 0);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-static void sctls_linger_unhook(struct sctls_linger *l)
+static void sctls_linger_unhook(struct sctls_kept *kept)
 {
-	struct sock *sk = l->sock->sk;
+	struct sock *sk = kept->sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_user_data = NULL;
-	sk->sk_state_change = l->saved_state_change;
+	sk->sk_state_change = kept->saved_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
 /*
- * Whether TCP is done with @sk, or nearly: in FIN_WAIT2, close() hands it
- * to a TIME_WAIT socket at once when the FIN timeout is at most
- * TCP_TIMEWAIT_LEN, which the linger2 set here (the default of the
- * namespace's tcp_fin_timeout) makes it unless the RTO is many seconds.
+ * In FIN_WAIT2, close() hands the socket to a TIME_WAIT one at once when
+ * the FIN timeout is at most TCP_TIMEWAIT_LEN, the namespace's
+ * tcp_fin_timeout unless that was raised: then bound it here. Only an RTO
+ * of many seconds still keeps the socket, to be reset at the timeout.
  */
-static bool sctls_linger_may_release(struct sock *sk)
+static void sctls_linger_bound_fin_timeout(struct sock *sk)
+{
+	lock_sock(sk);
+	if (tcp_fin_time(sk) > TCP_TIMEWAIT_LEN)
+		WRITE_ONCE(tcp_sk(sk)->linger2, TCP_TIMEWAIT_LEN);
+	release_sock(sk);
+}
+
+/* Whether TCP is done with @sk, or close() would leave no orphan. */
+static bool sctls_linger_done(struct sock *sk)
 {
 	switch (inet_sk_state_load(sk)) {
 	case TCP_CLOSE:
 		return true;
 	case TCP_FIN_WAIT2:
-		lock_sock(sk);
-		WRITE_ONCE(tcp_sk(sk)->linger2, TCP_TIMEWAIT_LEN);
-		release_sock(sk);
+		sctls_linger_bound_fin_timeout(sk);
 		return tcp_fin_time(sk) <= TCP_TIMEWAIT_LEN;
 	default:
 		return false;
@@ -78,44 +87,54 @@ static void sctls_linger_reset(struct socket *sock)
 	sock_release(sock);
 }
 
+/* Bytes the app sent that were never read, not counting its FIN. */
+static bool sctls_linger_unread(struct sock *sk)
+{
+	bool unread;
+
+	lock_sock(sk);
+	unread = tcp_inq(sk) > 0;
+	release_sock(sk);
+	return unread;
+}
+
 /*
  * Take over @sock of a connection that ended orderly: released now if TCP
  * is done with it, else kept. Past @limit kept sockets it is reset instead,
  * as it is when there is no memory to keep it.
  */
-void sctls_linger(struct sctls_net *sn, struct socket *sock,
-		  unsigned int limit)
+void sctls_linger_add(struct sctls_net *sn, struct socket *sock,
+		      unsigned int limit)
 {
 	struct sock *sk = sock->sk;
-	struct sctls_linger *l;
+	struct sctls_kept *kept = NULL;
 
 	/* Bytes the app sends from now on reset it, as after close(). */
 	kernel_sock_shutdown(sock, SHUT_RD);
-	if (!skb_queue_empty_lockless(&sk->sk_receive_queue)) {
-		sctls_linger_reset(sock);	/* unread bytes: close() resets */
+	if (sctls_linger_unread(sk)) {
+		sctls_linger_reset(sock);	/* as close() would */
 		return;
 	}
-	if (sctls_linger_may_release(sk)) {
+	if (sctls_linger_done(sk)) {
 		sock_release(sock);
 		return;
 	}
 
-	l = kmalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
 	mutex_lock(&sn->linger_lock);
-	if (!l || sn->nr_lingering >= limit) {
+	if (sn->nr_kept < limit)
+		kept = kmalloc(sizeof(*kept), GFP_KERNEL_ACCOUNT);
+	if (!kept) {
 		mutex_unlock(&sn->linger_lock);
-		kfree(l);
 		sctls_linger_reset(sock);
 		return;
 	}
-	l->sock = sock;
-	l->sn = sn;
-	l->since = jiffies;
-	list_add_tail(&l->node, &sn->lingering);
-	sn->nr_lingering++;
+	kept->sock = sock;
+	kept->idle_since = jiffies;
+	kept->snd_una = READ_ONCE(tcp_sk(sk)->snd_una);
+	list_add_tail(&kept->node, &sn->kept);
+	sn->nr_kept++;
 	write_lock_bh(&sk->sk_callback_lock);
-	l->saved_state_change = sk->sk_state_change;
-	sk->sk_user_data = l;
+	kept->saved_state_change = sk->sk_state_change;
 	sk->sk_state_change = sctls_linger_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
 	mutex_unlock(&sn->linger_lock);
@@ -123,52 +142,62 @@ void sctls_linger(struct sctls_net *sn, struct socket *sock,
 	mod_delayed_work(system_wq, &sn->linger_work, 0);
 }
 
-static void sctls_linger_free(struct sctls_net *sn, struct sctls_linger *l)
+static void sctls_linger_forget(struct sctls_net *sn, struct sctls_kept *kept)
 {
-	list_del(&l->node);
-	sn->nr_lingering--;
-	kfree(l);
+	list_del(&kept->node);
+	sn->nr_kept--;
+	kfree(kept);
 }
 
-/* Release what TCP is done with; reset what waited closing_timeout. */
+/* Release what TCP is done with; reset what made no progress for long. */
 void sctls_linger_work(struct work_struct *work)
 {
 	struct sctls_net *sn = container_of(to_delayed_work(work),
 					    struct sctls_net, linger_work);
 	unsigned long timeout = sctls_closing_timeout * HZ, next = timeout;
-	struct sctls_linger *l, *tmp;
+	struct sctls_kept *kept, *tmp;
 
 	mutex_lock(&sn->linger_lock);
-	list_for_each_entry_safe(l, tmp, &sn->lingering, node) {
-		unsigned long waited = jiffies - l->since;
+	list_for_each_entry_safe(kept, tmp, &sn->kept, node) {
+		struct sock *sk = kept->sock->sk;
+		u32 snd_una = READ_ONCE(tcp_sk(sk)->snd_una);
+		unsigned long idle;
 
-		if (sctls_linger_may_release(l->sock->sk)) {
-			sctls_linger_unhook(l);
-			sock_release(l->sock);
-			sctls_linger_free(sn, l);
-		} else if (waited >= timeout) {
-			sctls_linger_unhook(l);
-			sctls_linger_reset(l->sock);
-			sctls_linger_free(sn, l);
-		} else {
-			next = min(next, timeout - waited);
+		if (snd_una != kept->snd_una) {
+			kept->snd_una = snd_una;
+			kept->idle_since = jiffies;
 		}
+		idle = jiffies - kept->idle_since;
+		if (sctls_linger_done(sk)) {
+			sctls_linger_unhook(kept);
+			sock_release(kept->sock);
+			sctls_linger_forget(sn, kept);
+		} else if (idle >= timeout) {
+			sctls_linger_unhook(kept);
+			sctls_linger_reset(kept->sock);
+			sctls_linger_forget(sn, kept);
+		} else {
+			next = min(next, timeout - idle);
+		}
+		cond_resched();
 	}
-	if (!list_empty(&sn->lingering))
-		mod_delayed_work(system_wq, &sn->linger_work, next);
+	/* Not mod_: a kick that came meanwhile must not be put off. */
+	if (!list_empty(&sn->kept))
+		queue_delayed_work(system_wq, &sn->linger_work, next);
 	mutex_unlock(&sn->linger_lock);
 }
 
 /* The namespace ends: reset every kept socket before TCP's exit runs. */
 void sctls_linger_exit(struct sctls_net *sn)
 {
-	struct sctls_linger *l, *tmp;
+	struct sctls_kept *kept, *tmp;
 
 	mutex_lock(&sn->linger_lock);
-	list_for_each_entry_safe(l, tmp, &sn->lingering, node) {
-		sctls_linger_unhook(l);
-		sctls_linger_reset(l->sock);
-		sctls_linger_free(sn, l);
+	list_for_each_entry_safe(kept, tmp, &sn->kept, node) {
+		sctls_linger_unhook(kept);
+		sctls_linger_reset(kept->sock);
+		sctls_linger_forget(sn, kept);
+		cond_resched();
 	}
 	mutex_unlock(&sn->linger_lock);
 	/* Nothing is hooked now: nothing queues it again. */

@@ -40,7 +40,7 @@ static __net_init int sctls_net_init(struct net *net)
 	mutex_init(&sn->lock);
 	INIT_WORK(&sn->drain, sctls_ports_drain_work);
 	mutex_init(&sn->linger_lock);
-	INIT_LIST_HEAD(&sn->lingering);
+	INIT_LIST_HEAD(&sn->kept);
 	INIT_DELAYED_WORK(&sn->linger_work, sctls_linger_work);
 	cfg = kmemdup(&sctls_defaults, sizeof(*cfg), GFP_KERNEL_ACCOUNT);
 	if (!cfg)
@@ -79,6 +79,7 @@ static __net_exit void sctls_net_exit(struct net *net)
 {
 	struct sctls_net *sn = sctls_net(net);
 
+	WARN_ON_ONCE(!list_empty(&sn->kept));	/* reset in pre_exit */
 	kfree(rcu_dereference_protected(sn->config, true));
 }
 

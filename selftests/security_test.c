@@ -1233,18 +1233,18 @@ static bool port_sockets_become(const char *state, int want, int ms)
 }
 
 /*
- * Connections the helper closed orderly whose FINs no ACK answers (the
- * namespace's loopback is down): the module keeps their sockets rather than
- * orphan them (a kernel socket's orphan would not hold the namespace), and
- * resets them after closing_timeout (2 s here).
+ * Connections the helper closed orderly: released once TCP is done with
+ * them; and while their FINs get no ACK (the namespace's loopback is down),
+ * kept rather than orphaned (a kernel socket's orphan would not hold the
+ * namespace), then reset after closing_timeout (2 s here).
  */
 static int kept_not_orphaned(void)
 {
 	struct gw_reader *rd = calloc(1, sizeof(*rd));
 	struct sctls_open open;
+	uint32_t id, ids[4];
 	unsigned int i;
 	long orphans;
-	uint32_t id;
 	int fd;
 
 	if (!rd || unshare(CLONE_NEWNET) || sh("ip link set lo up"))
@@ -1252,17 +1252,29 @@ static int kept_not_orphaned(void)
 	rd->fd = gw_open_dev();
 	if (rd->fd < 0)
 		return 11;
+	/* First, with ACKs flowing: the sockets are released, none kept. */
 	for (i = 0; i < 4; i++) {
 		fd = gw_connect(i % 2 ? AF_INET6 : AF_INET, SCTLS_DEFAULT_PORT);
 		id = fd >= 0 ? gw_expect_open(rd, &open) : 0;
-		if (!id)
+		if (!id || gw_send(rd->fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, id, 0, NULL, 0) < 0)
+			return 18;
+		close(fd);
+	}
+	if (!port_sockets_become("fin-wait-1", 0, GW_TIMEOUT_MS) ||
+	    !port_sockets_become("fin-wait-2", 0, GW_TIMEOUT_MS) ||
+	    !port_sockets_become("last-ack", 0, GW_TIMEOUT_MS))
+		return 19;
+	for (i = 0; i < 4; i++) {
+		fd = gw_connect(i % 2 ? AF_INET6 : AF_INET, SCTLS_DEFAULT_PORT);
+		ids[i] = fd >= 0 ? gw_expect_open(rd, &open) : 0;
+		if (!ids[i])
 			return 12;
 	}
 	orphans = tcp_orphans();
 	if (orphans < 0 || sh("ip link set lo down"))
 		return 13;
-	for (i = 1; i <= 4; i++)
-		if (gw_send(rd->fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, i, 0, NULL, 0) < 0)
+	for (i = 0; i < 4; i++)
+		if (gw_send(rd->fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, ids[i], 0, NULL, 0) < 0)
 			return 14;
 	if (!port_sockets_become("fin-wait-1", 4, GW_TIMEOUT_MS))
 		return 15;
