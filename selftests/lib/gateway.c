@@ -37,7 +37,7 @@ int gw_connect_and_open(struct gw_reader *rd, int family, uint32_t *id)
 	return fd;
 }
 
-static long gw_now_ms(void)
+long gw_now_ms(void)
 {
 	struct timespec ts;
 

@@ -56,6 +56,18 @@ ssize_t gw_recv_all(int fd, void *buf, size_t len, int timeout_ms);
 /* Active objects of a slab cache per /proc/slabinfo (0 if none), or -1. */
 long slab_active_objects(const char *cache);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long gw_now_ms(void);
+
+/*
+ * A time bound that an emulated guest can meet: the larger of floor_ms and
+ * times the baseline, a duration measured in the same run.
+ */
+static inline int gw_bound_ms(int floor_ms, int times, long baseline_ms)
+{
+	return baseline_ms * times > floor_ms ? (int)(baseline_ms * times) : floor_ms;
+}
+
 /* Pages TCP has allocated in all, per /proc/net/sockstat, or -1. */
 long tcp_mem_pages(void);
 
