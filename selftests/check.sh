@@ -113,7 +113,7 @@ static_checks() {
 	local out warnings status kver
 	kver=$(release_of "$1")
 	echo "# sparse (C=2) and W=1 over the module, for $kver"
-	out=$(make -s -C "$1" M="$2" C=2 W=1 modules 2>&1)
+	out=$(kmake "$1" "$2" C=2 W=1 modules 2>&1)
 	status=$?
 	warnings=$(echo "$out" | grep -E 'warning:|error:')
 	if [ $status = 0 ] && [ -z "$warnings" ]; then
@@ -166,6 +166,19 @@ module_copy() {
 	echo "$copy"
 }
 
+# kmake TREE MODULE_DIR ARGS...: build the module in MODULE_DIR against
+# TREE. Never with an empty or wrong M=: that would build, and break, the
+# kernel tree itself (a Debian headers package, say).
+kmake() {
+	local tree=$1 dir=$2
+	shift 2
+	if [ -z "$dir" ] || [ ! -f "$dir/Kbuild" ]; then
+		echo "check: no module sources in '$dir'"
+		return 2
+	fi
+	make -s -C "$tree" M="$dir" "$@"
+}
+
 release_of() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$1/include/generated/utsrelease.h"
 }
@@ -198,7 +211,7 @@ if tree=$(noipv6_tree); then
 	rm -rf "$copy" && mkdir -p "$copy/kmod"
 	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/"
 	# Without the tree's vmlinux, modpost cannot resolve symbols: not ours.
-	out=$(make -s -C "$tree" ARCH=x86_64 M="$copy" W=1 KBUILD_MODPOST_WARN=1 modules 2>&1 |
+	out=$(kmake "$tree" "$copy" ARCH=x86_64 W=1 KBUILD_MODPOST_WARN=1 modules 2>&1 |
 	      grep -E 'warning:|error:')
 	if [ -z "$out" ] && [ -f "$copy/sctls.ko" ]; then
 		record ok "CONFIG_IPV6=n build: no warnings"
@@ -255,7 +268,7 @@ if arm64=$(selftests/vm/fetch-root --path arm64); then
 		kver=$(release_of "$hdr")
 		copy=$(module_copy "arm64-$(series "$hdr")")
 		echo "# the module cross-built for $kver (W=1)"
-		out=$(make -s -C "$hdr" M="$copy" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+		out=$(kmake "$hdr" "$copy" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
 			W=1 modules 2>&1)
 		warnings=$(echo "$out" | grep -E 'warning:|error:')
 		if [ -z "$warnings" ] && [ -f "$copy/sctls.ko" ]; then
@@ -283,7 +296,7 @@ for series in 6.1 6.12; do
 	fi
 	copy=$(module_copy "gki-$series")
 	# No vmlinux in the tree: modpost cannot resolve imports (see gki-tree).
-	out=$(make -s -C "$tree" M="$copy" ARCH=arm64 LLVM=1 W=1 KBUILD_MODPOST_WARN=1 \
+	out=$(kmake "$tree" "$copy" ARCH=arm64 LLVM=1 W=1 KBUILD_MODPOST_WARN=1 \
 		modules 2>&1 | grep -vE "$modpost_unresolved")
 	if [ -z "$(echo "$out" | grep -E 'warning:|error:|WARNING|ERROR')" ] && [ -f "$copy/sctls.ko" ]; then
 		record ok "LLVM=1 build for GKI-like arm64 $series: no warnings"
