@@ -3,6 +3,8 @@
 # sctls: smart-card TLS gateway.
 #   make            the module (through ./Kbuild) and the userspace programs
 #   make check      install what is missing, build, run every test
+#   make check CHECK_STEPS="arm64 gki"   only those parts, for iterating:
+#                   host amd64 rt arm64 gki android debug (default all)
 #   make demo       install what is missing, build, fetch the card's page in a VM
 #   make bench      sctls against nginx, socat and the direct path, in the VM
 #   make deps       install the Debian packages all of the above need
@@ -285,7 +287,8 @@ check: deps
 check-after-deps: all arm64
 	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
 		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" FUZZERS="$(FUZZERS)" \
-		DEBUG_SERIES="$(DEBUG_SERIES)" KFUZZ=$(KFUZZ) selftests/check.sh
+		DEBUG_SERIES="$(DEBUG_SERIES)" KFUZZ=$(KFUZZ) CHECK_STEPS="$(CHECK_STEPS)" \
+		selftests/check.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-after-deps

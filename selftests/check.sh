@@ -28,6 +28,17 @@ record() {
 	esac
 }
 
+# want STEP: whether CHECK_STEPS (default all) names the step. Steps: host
+# (unit tests, fuzzers, checkpatch, the build without IPv6), amd64 (KDIR's
+# kernel and the other series), rt, arm64, gki (LLVM=1 builds and the
+# imports), android, debug (the sanitizer kernel).
+want() {
+	case " ${CHECK_STEPS:-all} " in
+	*" all "*|*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # Count the results of a TAP log of one or more programs, each closed by a
 # "# sctls-exit NAME STATUS" line. A program that stopped short of its plan,
 # or failed without saying which test, counts as one more failure.
@@ -70,6 +81,7 @@ run_tap() {
 	count_tap "$results/$name.tap"
 }
 
+if want host; then
 echo "# host unit tests (ASan, UBSan)"
 for t in $UNIT_TESTS; do
 	run_tap "$t" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$BUILD/unit/$t"
@@ -106,6 +118,8 @@ if [ -z "$out" ]; then
 else
 	echo "$out"
 	record fail "checkpatch --strict" "$(echo "$out" | wc -l) reports"
+fi
+
 fi
 
 # static_checks KDIR MODULE_DIR: sparse and W=1 over the module built there.
@@ -182,6 +196,7 @@ kmake() {
 release_of() {
 	sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$1/include/generated/utsrelease.h"
 }
+series() { release_of "$1" | cut -d. -f1,2; }
 
 # A kernel tree without IPv6 (phones' and routers' configs vary): Debian's
 # linux-source, allnoconfig with just what the module needs, prepared for
@@ -205,6 +220,7 @@ noipv6_tree() {
 	echo "$tree"
 }
 
+if want host; then
 echo "# the module builds warning-free (W=1) for a kernel without IPv6"
 if tree=$(noipv6_tree); then
 	copy=$BUILD/kmod-noipv6
@@ -223,12 +239,14 @@ else
 	record fail "CONFIG_IPV6=n build" "could not prepare the tree (make deps?)"
 fi
 
+fi
+
+if want amd64; then
 static_checks "$KDIR" "$project"
 vm_suite "$KVER" "$project/sctls.ko"
 
 # The newest installed Debian kernel of each other series (bookworm's 6.1,
 # bookworm-security's 6.12): the same sources, built out of a copy.
-series() { release_of "$1" | cut -d. -f1,2; }
 main_series=$(series "$KDIR")
 others=$(for d in /usr/src/linux-headers-*-amd64; do
 		[ -f "$d/include/generated/utsrelease.h" ] || continue
@@ -247,9 +265,13 @@ for other in $others; do
 	vm_suite "$kver" "$copy/sctls.ko"
 done
 
+fi
+
 # PREEMPT_RT: spinlocks sleep and softirq callbacks run in threads. Debian's
 # 6.12-rt kernel and headers, unpacked by fetch-root (make deps).
-if rt=$(selftests/vm/fetch-root --path rt); then
+if ! want rt; then
+	:
+elif rt=$(selftests/vm/fetch-root --path rt); then
 	for hdr in "$rt"/usr/src/linux-headers-*-rt-amd64; do
 		kver=$(release_of "$hdr")
 		copy=$(module_copy "$(series "$hdr")-rt")
@@ -263,7 +285,9 @@ fi
 # arm64, as on a phone: Debian's arm64 6.1 and 6.12 kernels booted in
 # qemu-system-aarch64, the module cross-built with gcc (W=1), the programs
 # static (make arm64).
-if arm64=$(selftests/vm/fetch-root --path arm64); then
+if ! want arm64; then
+	:
+elif arm64=$(selftests/vm/fetch-root --path arm64); then
 	for hdr in "$arm64"/usr/src/linux-headers-*-arm64; do
 		kver=$(release_of "$hdr")
 		copy=$(module_copy "arm64-$(series "$hdr")")
@@ -286,6 +310,7 @@ fi
 # As a phone's vendor builds it: clang and LLVM's tools (LLVM=1) against a
 # GKI-like arm64 tree (defconfig, CONFIG_PREEMPT), warning-free; and every
 # symbol it imports on the allow-list checked against GKI's symbol lists.
+if want gki; then
 gki_modules=()
 modpost_unresolved='undefined!$|Module.symvers is missing|may not have dependencies|unresolved symbol|KBUILD_MODPOST_WARN=1|at your own risk'
 for series in 6.1 6.12; do
@@ -309,12 +334,17 @@ done
 echo "# the module's imports against kmod/symbols.allow"
 run_tap symbols_check selftests/symbols_check.sh kmod/symbols.allow "${gki_modules[@]}"
 
+fi
+
+if want android; then
 echo "# the Android SELinux policy, compiled against AOSP stand-ins"
 run_tap android_sepolicy android/sepolicy/check
+fi
 
 # The sanitizer kernel: the kernel-facing kselftests, fault injection and
 # the fuzzer, with KASAN, lockdep, UBSAN, DEBUG_OBJECTS and kmemleak
 # watching. Its first build takes a while (README); it is cached after.
+want debug || DEBUG_SERIES=
 for series in $DEBUG_SERIES; do
 	echo "# the module in the sanitizer kernel $series, and ${FUZZ_CHECK_SECONDS:-180} s of kfuzz"
 	BUILD=$BUILD KFUZZ=$KFUZZ selftests/vm/debug-suite --fuzz-seconds "${FUZZ_CHECK_SECONDS:-180}" \
