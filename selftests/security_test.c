@@ -1250,7 +1250,7 @@ static bool port_sockets_become(const char *state, int want, int ms)
  * Connections the helper closed orderly: released once TCP is done with
  * them; and while their FINs get no ACK (the namespace's loopback is down),
  * kept rather than orphaned (a kernel socket's orphan would not hold the
- * namespace), then reset after closing_timeout (10 s here: long enough to
+ * namespace), then reset after closing_timeout (30 s here: long enough to
  * be seen first, ss and all, in the sanitizer kernel's slow guest).
  */
 static int kept_not_orphaned(void)
@@ -1258,8 +1258,8 @@ static int kept_not_orphaned(void)
 	struct gw_reader *rd = calloc(1, sizeof(*rd));
 	struct sctls_open open;
 	uint32_t id, ids[4];
+	long orphans, start;
 	unsigned int i;
-	long orphans;
 	int fd;
 
 	if (!rd || unshare(CLONE_NEWNET) || sh("ip link set lo up"))
@@ -1292,11 +1292,14 @@ static int kept_not_orphaned(void)
 	for (i = 0; i < 4; i++)
 		if (gw_send(rd->fd, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, ids[i], 0, NULL, 0) < 0)
 			return 14;
+	start = gw_now_ms();
 	if (!port_sockets_become("fin-wait-1", 4, GW_TIMEOUT_MS))
 		return show_port_sockets(15);
+	printf("# the 4 kept sockets seen %ld ms after the CLOSEs\n", gw_now_ms() - start);
+	fflush(stdout);
 	if (tcp_orphans() > orphans)
 		return 16;	/* orphaned: they would not hold the namespace */
-	if (!port_sockets_become("fin-wait-1", 0, 10000 + GW_TIMEOUT_MS))
+	if (!port_sockets_become("fin-wait-1", 0, 30000 + GW_TIMEOUT_MS))
 		return show_port_sockets(17);	/* not reset after closing_timeout */
 	return 0;
 }
@@ -1308,7 +1311,7 @@ TEST(orderly_closes_awaiting_acks_are_kept_then_reset)
 
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
-	ASSERT_EQ(0, sctls_module_load_fresh("closing_timeout=10"));
+	ASSERT_EQ(0, sctls_module_load_fresh("closing_timeout=30"));
 	pid = fork();
 	if (pid == 0)
 		_exit(kept_not_orphaned());
