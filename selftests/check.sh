@@ -223,9 +223,7 @@ noipv6_tree() {
 if want host; then
 echo "# the module builds warning-free (W=1) for a kernel without IPv6"
 if tree=$(noipv6_tree); then
-	copy=$BUILD/kmod-noipv6
-	rm -rf "$copy" && mkdir -p "$copy/kmod"
-	cp Kbuild "$copy/" && cp kmod/*.[ch] "$copy/kmod/" && cp -r uapi "$copy/"
+	copy=$(module_copy noipv6)
 	# Without the tree's vmlinux, modpost cannot resolve symbols: not ours.
 	out=$(kmake "$tree" "$copy" ARCH=x86_64 W=1 KBUILD_MODPOST_WARN=1 modules 2>&1 |
 	      grep -E 'warning:|error:')

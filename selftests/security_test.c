@@ -1130,6 +1130,19 @@ TEST_F_TIMEOUT(stage, write_space_callback_stops_once_the_app_has_room, 120)
 	close(fd);
 }
 
+/* Run fn in a child (its namespaces its own): its exit status, or -1. */
+static int in_child(int (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 /*
  * A namespace whose connections the helper closed orderly while the app's
  * packets are dropped (its loopback is down): the module's sockets outlive
@@ -1171,17 +1184,10 @@ static int orphans_in_dying_namespace(void)
 
 TEST(orphaned_sockets_hold_their_dying_namespace)
 {
-	int status;
-	pid_t pid;
-
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
 	ASSERT_EQ(0, sctls_module_load_fresh(""));
-	pid = fork();
-	if (pid == 0)
-		_exit(orphans_in_dying_namespace());
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, in_child(orphans_in_dying_namespace));
 	/* The orphans retransmit meanwhile; then the module goes. */
 	usleep(1500000);
 	EXPECT_EQ(0, sctls_module_unload());
@@ -1306,17 +1312,10 @@ static int kept_not_orphaned(void)
 
 TEST(orderly_closes_awaiting_acks_are_kept_then_reset)
 {
-	int status;
-	pid_t pid;
-
 	if (!sctls_ko_path())
 		SKIP(return, "SCTLS_KO does not name sctls.ko");
 	ASSERT_EQ(0, sctls_module_load_fresh("closing_timeout=30"));
-	pid = fork();
-	if (pid == 0)
-		_exit(kept_not_orphaned());
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, in_child(kept_not_orphaned));
 }
 
 /*
