@@ -38,7 +38,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
-UNIT_TESTS := frame_test mc3_test bip_test
+UNIT_TESTS := frame_test mc3_test bip_test at_test
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
 	fuzzers fuzz debug-kernel fuzz-kernel vm-soak \
@@ -46,13 +46,15 @@ UNIT_TESTS := frame_test mc3_test bip_test
 
 BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
 BIP_HDR := $(wildcard userspace/bip/*.h)
-# PC/SC links are two files and BIP; PCSC=0 puts link_nopcsc.c in their place.
+AT_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/at/*.c))
+AT_HDR := $(wildcard userspace/at/*.h)
+# PC/SC links are two files; PCSC=0 puts link_nopcsc.c in their place.
 PCSC ?= 1
 $(if $(filter 0 1,$(PCSC)),,$(error PCSC is 1 (the default) or 0, not '$(PCSC)'))
-SCTLSD_PCSC_SRC := userspace/sctlsd/link_pcsc.c userspace/sctlsd/terminal.c
+SCTLSD_PCSC_SRC := userspace/sctlsd/link_pcsc.c userspace/sctlsd/card_pcsc.c
 SCTLSD_SRC := $(filter-out $(SCTLSD_PCSC_SRC) %/link_nopcsc.c,$(wildcard userspace/sctlsd/*.c)) \
-	userspace/common/frame.c userspace/common/stream_addr.c \
-	$(if $(filter 1,$(PCSC)),$(SCTLSD_PCSC_SRC) $(BIP_SRC),userspace/sctlsd/link_nopcsc.c)
+	userspace/common/frame.c userspace/common/stream_addr.c $(BIP_SRC) $(AT_SRC) \
+	$(if $(filter 1,$(PCSC)),$(SCTLSD_PCSC_SRC),userspace/sctlsd/link_nopcsc.c)
 CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c $(BIP_SRC)
 CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
@@ -72,7 +74,7 @@ programs: $(PROGRAMS)
 
 # The programs, and the same under ASan and UBSan for the tests.
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
-		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(BUILD)/.pcsc
+		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(SCTLSD_SRC) $(PCSC_LIBS)
@@ -227,9 +229,14 @@ $(BUILD)/unit/bip_test: userspace/bip/bip_test.c $(BIP_SRC) $(BIP_HDR) $(LINUX_T
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ $< $(BIP_SRC)
 
-# libFuzzer targets (clang): the MC-3 request and key-store parsers, and
-# the BIP parsers. Each one's seed corpus is userspace/*/corpus/NAME.
-FUZZERS := request_fuzz keystore_fuzz bip_fuzz
+$(BUILD)/unit/at_test: userspace/at/at_test.c $(AT_SRC) $(AT_HDR) $(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ $< $(AT_SRC)
+
+# libFuzzer targets (clang): the MC-3 request and key-store parsers, the
+# BIP parsers and the AT line parser. Each one's seed corpus is
+# userspace/*/corpus/NAME.
+FUZZERS := request_fuzz keystore_fuzz bip_fuzz at_fuzz
 FUZZ_SECONDS ?= 300
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
@@ -242,6 +249,10 @@ $(BUILD)/fuzz/%: userspace/mc3/%.c $(MC3_LIB_SRC) $(MC3_HDR)
 $(BUILD)/fuzz/bip_fuzz: userspace/bip/bip_fuzz.c $(BIP_SRC) $(BIP_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -o $@ $< $(BIP_SRC)
+
+$(BUILD)/fuzz/at_fuzz: userspace/at/at_fuzz.c $(AT_SRC) $(AT_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -o $@ $< $(AT_SRC)
 
 # Longer than make check's few seconds each; the corpus grows in build/.
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)

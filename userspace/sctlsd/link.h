@@ -17,7 +17,7 @@
 struct link;
 
 struct link_ops {
-	const char *scheme;	/* "unix", "tcp", "pcsc": the text before ':' */
+	const char *scheme;	/* "unix", "tcp", "pcsc", "at": the text before ':' */
 	/* Parse "scheme:ADDRESS"; on error, say why in err. */
 	int (*parse)(struct link *link, const char *arg, char *err, size_t errlen);
 	/* Optional: start what the link needs before the first connection. */
@@ -38,17 +38,19 @@ struct link {
 	char spec[256];			/* as given, for messages */
 	struct sockaddr_storage addr;	/* stream links */
 	socklen_t addrlen;
-	void *priv;			/* pcsc links: the reader's terminal */
+	void *priv;			/* pcsc and at links: the card's terminal */
 };
 
 /* Parse "PORT=scheme:arg" into link; on error, say why in err. */
 int link_parse(struct link *link, const char *text, char *err, size_t errlen);
 
 /*
- * pcsc links are link_pcsc.c and terminal.c, or with PCSC=0 link_nopcsc.c,
- * whose parse refuses them: sctlsd then builds without pcsc-lite.
+ * pcsc and at links are a BIP terminal's (terminal.c, link_toolkit.c) with
+ * the card through a PC/SC reader (card_pcsc.c, link_pcsc.c) or a modem
+ * (card_at.c). With PCSC=0 link_nopcsc.c refuses pcsc links: sctlsd then
+ * builds without pcsc-lite.
  */
-extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops;
+extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops, link_at_ops;
 
 /* What --help says of pcsc links in this build, ending the KIND list. */
 extern const char link_pcsc_usage[];

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sctlsd: a BIP terminal in UICC server mode over pcsc-lite. The card only
- * ever answers: the terminal sends an APDU (an ENVELOPE for an event, or
- * STATUS to poll), and while the status word says 91xx it FETCHes the
- * card's proactive command, carries it out and sends the TERMINAL RESPONSE.
+ * sctlsd: a BIP terminal in UICC server mode. It takes the card's
+ * proactive commands, carries them out on app connections and answers each
+ * with a TERMINAL RESPONSE; it tells the card of data and of connections
+ * with event ENVELOPEs. How those reach the card is the card link's
+ * business (card.h): APDUs through PC/SC, or a modem's AT commands.
  * ../shared/reference/bip.md has the protocol facts.
  */
 #include <errno.h>
@@ -16,13 +17,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <winscard.h>
 
 #include "../bip/bip.h"
+#include "card.h"
 #include "log.h"
 #include "terminal.h"
 
-#define MAX_TERMINALS		4
+#define MAX_TERMINALS		8
 #define MAX_PORTS		8
 #define QUEUE_MAX		64	/* app connections waiting for a channel */
 #define QUEUE_TIMEOUT_MS	10000
@@ -52,8 +53,8 @@ struct channel {
 };
 
 struct terminal {
-	char reader_spec[128];
-	char reader[256];		/* the name pcsc-lite knows it by */
+	struct card *card;
+	const char *kind;		/* the card link's, for messages */
 	uint16_t ports[MAX_PORTS];
 	unsigned int nr_ports;
 	bool started;
@@ -66,11 +67,8 @@ struct terminal {
 	unsigned int nr_incoming;
 
 	/* The terminal's thread's own. */
-	SCARDCONTEXT ctx;
-	SCARDHANDLE card;
-	DWORD protocol;
-	DWORD card_events;		/* pcsc-lite's count when connected */
-	bool have_ctx, have_card;
+	bool have_card;
+	char last_why[sizeof(((struct card *)0)->why)];	/* logged once */
 	bool events_data, events_status;	/* SET UP EVENT LIST */
 	struct channel ch[BIP_MAX_CHANNELS + 1];
 	struct app queue[QUEUE_MAX];
@@ -88,26 +86,33 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-struct terminal *terminal_get(const char *reader, char *err, size_t errlen)
+struct terminal *terminal_get(const struct card_ops *ops, const char *spec, char *err,
+			      size_t errlen)
 {
 	struct terminal *t = NULL;
 	int i;
 
 	pthread_mutex_lock(&terminals_lock);
 	for (i = 0; i < MAX_TERMINALS && terminals[i]; i++)
-		if (!strcmp(terminals[i]->reader_spec, reader))
+		if (terminals[i]->card->ops == ops && !strcmp(terminals[i]->card->spec, spec))
 			break;
 	if (i < MAX_TERMINALS && terminals[i]) {
 		t = terminals[i];
 	} else if (i == MAX_TERMINALS) {
-		snprintf(err, errlen, "more than %d PC/SC readers", MAX_TERMINALS);
-	} else if (strlen(reader) >= sizeof(t->reader_spec) || !*reader) {
-		snprintf(err, errlen, "a reader name of 1 to %zu characters is needed",
-			 sizeof(t->reader_spec) - 1);
+		snprintf(err, errlen, "more than %d card links", MAX_TERMINALS);
+	} else if (strlen(spec) >= sizeof(t->card->spec) || !*spec) {
+		snprintf(err, errlen, "a %s name of 1 to %zu characters is needed",
+			 ops->what, sizeof(t->card->spec) - 1);
 	} else if (!(t = calloc(1, sizeof(*t)))) {
 		snprintf(err, errlen, "out of memory");
+	} else if (!(t->card = ops->create(spec, err, errlen))) {
+		free(t);
+		t = NULL;
 	} else {
-		snprintf(t->reader_spec, sizeof(t->reader_spec), "%s", reader);
+		t->card->ops = ops;
+		t->kind = ops->kind;
+		snprintf(t->card->spec, sizeof(t->card->spec), "%s", spec);
+		snprintf(t->card->name, sizeof(t->card->name), "%s", spec);
 		pthread_mutex_init(&t->lock, NULL);
 		t->wake = -1;
 		terminals[i] = t;
@@ -144,7 +149,7 @@ int terminal_attach(struct terminal *t, uint16_t port, int fd, uint64_t id)
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (!ret && write(t->wake, &one, sizeof(one)) != sizeof(one))
-		log_err("pcsc: cannot wake the terminal thread: %s", strerror(errno));
+		log_err("%s: cannot wake the terminal thread: %s", t->kind, strerror(errno));
 	return ret;
 }
 
@@ -159,50 +164,7 @@ static void app_end(struct app *a, bool reset)
 	a->fd = -1;
 }
 
-/* --- APDUs ------------------------------------------------------------ */
-
-static void card_gone(struct terminal *t, const char *why);
-
-/* One APDU: the response data into resp, the status word; -1 if the card is lost. */
-static int transmit_apdu(struct terminal *t, const uint8_t *apdu, size_t alen, uint8_t *resp,
-			 size_t *resp_len, unsigned int *sw)
-{
-	const SCARD_IO_REQUEST *pci = t->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 :
-				      SCARD_PCI_T1;
-	uint8_t rbuf[258];
-	DWORD rlen = sizeof(rbuf);
-	LONG rv;
-
-	rv = SCardTransmit(t->card, pci, apdu, alen, NULL, rbuf, &rlen);
-	if (rv != SCARD_S_SUCCESS || rlen < 2) {
-		card_gone(t, rv != SCARD_S_SUCCESS ? pcsc_stringify_error(rv) :
-			  "a response without a status word");
-		return -1;
-	}
-	*sw = rbuf[rlen - 2] << 8 | rbuf[rlen - 1];
-	if (resp) {
-		*resp_len = rlen - 2;
-		memcpy(resp, rbuf, rlen - 2);
-	}
-	return 0;
-}
-
-static int transmit(struct terminal *t, uint8_t ins, const uint8_t *data, size_t len, int le,
-		    uint8_t *resp, size_t *resp_len, unsigned int *sw)
-{
-	uint8_t apdu[5 + BIP_MAX_DATA + 1];
-	size_t alen = bip_apdu(apdu, sizeof(apdu), ins, data, len, le);
-
-	return alen ? transmit_apdu(t, apdu, alen, resp, resp_len, sw) : -1;
-}
-
-/* STATUS, no data wanted (P2 0C): the card's chance to say 91xx. */
-static int status(struct terminal *t, unsigned int *sw)
-{
-	static const uint8_t apdu[4] = { BIP_CLA, BIP_INS_STATUS, 0x00, 0x0c };
-
-	return transmit_apdu(t, apdu, sizeof(apdu), NULL, NULL, sw);
-}
+static void card_gone(struct terminal *t);
 
 /* --- Proactive commands ---------------------------------------------- */
 
@@ -233,8 +195,8 @@ static void open_channel(struct terminal *t, const struct bip_command *cmd,
 		return;
 	}
 	if (!port_served(t, cmd->port)) {
-		log_warn("pcsc: the card asked to listen on port %u, not one served through %s",
-			 cmd->port, t->reader);
+		log_warn("%s: the card asked to listen on port %u, not one served through %s",
+			 t->kind, cmd->port, t->card->name);
 		r->result = BIP_RES_BIP_ERROR;
 		r->info = BIP_ERR_PORT;
 		return;
@@ -266,7 +228,7 @@ static void open_channel(struct terminal *t, const struct bip_command *cmd,
 	r->status[0][1] = BIP_CH_NO_INFO;
 	r->nr_status = 1;
 	r->buffer_size = buffer;
-	log_info("pcsc: channel %u listens on port %u (buffer %u)", id, cmd->port, buffer);
+	log_info("%s: channel %u listens on port %u (buffer %u)", t->kind, id, cmd->port, buffer);
 }
 
 /* The app's connection ends; the channel listens again, or closes. */
@@ -367,27 +329,24 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
 	}
 }
 
-/* FETCH and answer proactive commands while the card has them. */
-static int proactive(struct terminal *t, unsigned int sw)
+/* Carry out and answer the card's proactive commands while it has them. */
+static int proactive(struct terminal *t)
 {
-	while (bip_sw_pending(sw)) {
-		uint8_t fetched[258], tr[BIP_MAX_DATA];
+	const struct card_ops *ops = t->card->ops;
+	uint8_t fetched[258];
+	int len = 0;
+
+	while (t->have_card && (len = ops->fetch(t->card, fetched, sizeof(fetched))) > 0) {
+		uint8_t tr[BIP_MAX_DATA];
 		struct bip_command cmd;
 		struct bip_response r;
 		struct bip_error err;
 		struct channel *c;
 		struct bip_buf b;
-		size_t len;
 
-		if (transmit(t, BIP_INS_FETCH, NULL, 0, sw & 0xff, fetched, &len, &sw))
-			return -1;
-		if (sw != BIP_SW_OK) {
-			log_warn("pcsc: FETCH answered %04x", sw);
-			return 0;
-		}
 		if (bip_command_parse(fetched, len, &cmd, &err)) {
-			log_warn("pcsc: a proactive command the terminal cannot carry out: %s; "
-				 "answering %02x", err.why, err.result);
+			log_warn("%s: a proactive command the terminal cannot carry out: %s; "
+				 "answering %02x", t->kind, err.why, err.result);
 			bip_response_init(&r, &cmd, err.result);
 		} else {
 			bip_response_init(&r, &cmd, BIP_RES_OK);
@@ -395,7 +354,7 @@ static int proactive(struct terminal *t, unsigned int sw)
 		}
 		bip_buf_init(&b, tr, sizeof(tr));
 		if (bip_response_build(&b, &r)) {
-			log_err("pcsc: cannot build the response to command %02x", cmd.type);
+			log_err("%s: cannot build the response to command %02x", t->kind, cmd.type);
 			return -1;
 		}
 		/* RECEIVE DATA: what was given leaves the buffer once written out. */
@@ -406,32 +365,45 @@ static int proactive(struct terminal *t, unsigned int sw)
 			if (!c->rx_len)
 				c->announced = false;	/* the card read all it was told of */
 		}
-		if (transmit(t, BIP_INS_TERMINAL_RESPONSE, b.data, b.len, -1, NULL, NULL, &sw))
+		if (ops->respond(t->card, b.data, b.len)) {
+			card_gone(t);
 			return -1;
+		}
 	}
-	if (sw != BIP_SW_OK)
-		log_warn("pcsc: the card answered %04x", sw);
+	if (len < 0) {
+		card_gone(t);
+		return -1;
+	}
 	return 0;
 }
 
-/* An event, sent again while the card's toolkit is busy. */
+/*
+ * An event, sent again while the card's toolkit is busy: busy with a
+ * command of its own, perhaps, which is carried out first.
+ */
 static int envelope(struct terminal *t, const struct bip_event *e)
 {
 	uint8_t buf[64];
 	struct bip_buf b;
-	unsigned int sw, tries;
+	unsigned int tries;
 
 	bip_buf_init(&b, buf, sizeof(buf));
 	if (bip_event_build(&b, e))
 		return -1;
-	for (tries = 0; tries < BUSY_RETRIES; tries++) {
-		if (transmit(t, BIP_INS_ENVELOPE, b.data, b.len, -1, NULL, NULL, &sw))
+	for (tries = 0; tries < BUSY_RETRIES && t->have_card; tries++) {
+		switch (t->card->ops->envelope(t->card, b.data, b.len)) {
+		case CARD_OK:
+			return proactive(t);
+		case CARD_LOST:
+			card_gone(t);
 			return -1;
-		if (sw != BIP_SW_BUSY)
-			return proactive(t, sw);
+		}
+		if (proactive(t))
+			return -1;
 		poll(NULL, 0, BUSY_WAIT_MS);
 	}
-	log_warn("pcsc: the card stayed busy; event %02x not delivered", e->event);
+	if (t->have_card)
+		log_warn("%s: the card stayed busy; event %02x not delivered", t->kind, e->event);
 	return 0;
 }
 
@@ -458,98 +430,46 @@ static int data_event(struct terminal *t, unsigned int id)
 
 /* --- The card, coming and going --------------------------------------- */
 
-static void card_gone(struct terminal *t, const char *why)
+/* Why the card cannot be had, said once until the reason changes. */
+static void tell_why(struct terminal *t, const char *what)
+{
+	if (!strcmp(t->last_why, t->card->why))
+		return;
+	snprintf(t->last_why, sizeof(t->last_why), "%s", t->card->why);
+	log_warn("%s: %s %s: %s", t->kind, what, t->card->name, t->card->why);
+}
+
+static void card_gone(struct terminal *t)
 {
 	unsigned int i;
 
 	if (!t->have_card)
 		return;
-	log_warn("pcsc: lost the card in %s: %s; resetting its connections", t->reader, why);
+	log_warn("%s: lost the card in %s: %s; resetting its connections", t->kind,
+		 t->card->name, t->card->why);
+	snprintf(t->last_why, sizeof(t->last_why), "%s", t->card->why);
 	for (i = 1; i <= BIP_MAX_CHANNELS; i++)
 		if (t->ch[i].open)
 			channel_drop(&t->ch[i], true, true);
-	SCardDisconnect(t->card, SCARD_LEAVE_CARD);
+	t->card->ops->disconnect(t->card);
 	t->have_card = false;
 	t->events_data = t->events_status = false;
 }
 
-/*
- * Whether the card connected to is still there: pcsc-lite counts card
- * events in the high half of the reader state, so a card taken out and put
- * back between two looks shows too.
- */
-static DWORD reader_state(struct terminal *t)
-{
-	SCARD_READERSTATE st = { .szReader = t->reader, .dwCurrentState = SCARD_STATE_UNAWARE };
-
-	if (SCardGetStatusChange(t->ctx, 0, &st, 1) != SCARD_S_SUCCESS)
-		return SCARD_STATE_UNKNOWN;
-	return st.dwEventState;
-}
-
-static bool card_present(struct terminal *t)
-{
-	DWORD st = reader_state(t);
-
-	return (st & SCARD_STATE_PRESENT) && !(st & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE)) &&
-	       st >> 16 == t->card_events >> 16;
-}
-
-/* The reader's name by spec: an index into the list, a name or its prefix. */
-static int find_reader(struct terminal *t)
-{
-	char *end, *names = NULL, *p;
-	DWORD len = 0;
-	unsigned long index = strtoul(t->reader_spec, &end, 10);
-	int i = 0;
-
-	if (SCardListReaders(t->ctx, NULL, NULL, &len) != SCARD_S_SUCCESS || !len ||
-	    !(names = malloc(len)) || SCardListReaders(t->ctx, NULL, names, &len) != SCARD_S_SUCCESS) {
-		free(names);
-		return -1;
-	}
-	for (p = names; *p; p += strlen(p) + 1, i++) {
-		if ((!*end && (unsigned long)i == index) || !strcmp(p, t->reader_spec) ||
-		    !strncmp(p, t->reader_spec, strlen(t->reader_spec))) {
-			snprintf(t->reader, sizeof(t->reader), "%s", p);
-			free(names);
-			return 0;
-		}
-	}
-	free(names);
-	return -1;
-}
-
-/* Connect, power up and declare the profile: then the card opens its channels. */
+/* Reach the card and declare the profile: then the card opens its channels. */
 static void card_connect(struct terminal *t)
 {
 	uint8_t tp[32];
 	size_t tp_len = bip_profile_build(tp, sizeof(tp), BIP_MAX_CHANNELS);
-	unsigned int sw;
-	LONG rv;
 
-	if (!t->have_ctx) {
-		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &t->ctx);
-		if (rv != SCARD_S_SUCCESS)
-			return;
-		t->have_ctx = true;
-	}
-	if (find_reader(t))
+	if (t->card->ops->connect(t->card, tp, tp_len)) {
+		t->card->ops->disconnect(t->card);
+		tell_why(t, "cannot reach the card through");
 		return;
-	rv = SCardConnect(t->ctx, t->reader, SCARD_SHARE_EXCLUSIVE,
-			  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &t->card, &t->protocol);
-	if (rv == SCARD_E_NO_SERVICE) {
-		SCardReleaseContext(t->ctx);
-		t->have_ctx = false;
 	}
-	if (rv != SCARD_S_SUCCESS)
-		return;
 	t->have_card = true;
-	t->card_events = reader_state(t);
-	log_info("pcsc: card in %s, protocol T=%d", t->reader,
-		 t->protocol == SCARD_PROTOCOL_T0 ? 0 : 1);
-	if (!transmit(t, BIP_INS_TERMINAL_PROFILE, tp, tp_len, -1, NULL, NULL, &sw))
-		proactive(t, sw);
+	t->last_why[0] = '\0';
+	proactive(t);
 }
 
 /* --- App connections -------------------------------------------------- */
@@ -581,8 +501,8 @@ static void assign(struct terminal *t)
 			continue;
 		}
 		if (t->queue[q].waited)
-			log_info("pcsc: a connection to port %u waited %lld ms for a channel",
-				 t->queue[q].port, now_ms() - t->queue[q].queued);
+			log_info("%s: a connection to port %u waited %lld ms for a channel",
+				 t->kind, t->queue[q].port, now_ms() - t->queue[q].queued);
 		t->ch[id].app = t->queue[q];
 		t->ch[id].established = true;
 		dequeue(t, q);
@@ -597,14 +517,14 @@ static void take_incoming(struct terminal *t)
 	unsigned int i;
 
 	if (read(t->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_err("pcsc: eventfd: %s", strerror(errno));
+		log_err("%s: eventfd: %s", t->kind, strerror(errno));
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nr_incoming; i++) {
 		struct app a = t->incoming[i];
 
 		if (t->nr_queue == QUEUE_MAX) {
-			log_warn("pcsc: %u connections already wait for a channel; resetting one",
-				 QUEUE_MAX);
+			log_warn("%s: %u connections already wait for a channel; resetting one",
+				 t->kind, QUEUE_MAX);
 			app_end(&a, true);
 			continue;
 		}
@@ -644,8 +564,8 @@ static void expire(struct terminal *t, long long now)
 
 	while (q < t->nr_queue) {
 		if (t->queue[q].deadline <= now) {
-			log_warn("pcsc: a connection to port %u waited %d s for a channel; resetting it",
-				 t->queue[q].port, QUEUE_TIMEOUT_MS / 1000);
+			log_warn("%s: a connection to port %u waited %d s for a channel; resetting it",
+				 t->kind, t->queue[q].port, QUEUE_TIMEOUT_MS / 1000);
 			app_end(&t->queue[q], true);
 			dequeue(t, q);
 		} else {
@@ -657,13 +577,13 @@ static void expire(struct terminal *t, long long now)
 static void *terminal_loop(void *arg)
 {
 	struct terminal *t = arg;
+	const struct card_ops *ops = t->card->ops;
 
 	for (;;) {
-		struct pollfd fds[1 + BIP_MAX_CHANNELS];
-		unsigned int ids[1 + BIP_MAX_CHANNELS], nfds = 1, i;
+		struct pollfd fds[2 + BIP_MAX_CHANNELS];
+		unsigned int ids[2 + BIP_MAX_CHANNELS], nfds = 1, first_app, i;
+		int timeout, card_fd = -1;
 		bool active = false;
-		int timeout;
-		unsigned int sw;
 
 		if (!t->have_card) {
 			card_connect(t);
@@ -671,6 +591,9 @@ static void *terminal_loop(void *arg)
 				assign(t);
 		}
 		fds[0] = (struct pollfd){ .fd = t->wake, .events = POLLIN };
+		if (t->have_card && ops->fd && (card_fd = ops->fd(t->card)) >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = card_fd, .events = POLLIN };
+		first_app = nfds;
 		for (i = 1; i <= BIP_MAX_CHANNELS; i++) {
 			struct channel *c = &t->ch[i];
 
@@ -683,9 +606,9 @@ static void *terminal_loop(void *arg)
 			ids[nfds++] = i;
 		}
 		/* Idle, it still looks for the card going once a second. */
-		timeout = !t->have_card ? RECONNECT_MS : active ? POLL_MS : PRESENCE_MS;
+		timeout = !t->have_card ? RECONNECT_MS : active && ops->poll ? POLL_MS : PRESENCE_MS;
 		if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
-			log_err("pcsc: poll: %s", strerror(errno));
+			log_err("%s: poll: %s", t->kind, strerror(errno));
 			return NULL;
 		}
 		if (fds[0].revents)
@@ -693,8 +616,13 @@ static void *terminal_loop(void *arg)
 		expire(t, now_ms());
 		if (!t->have_card)
 			continue;
+		/* What the card's side said unasked: proactive commands, a restart. */
+		if (card_fd >= 0 && fds[1].revents && (ops->input(t->card) || proactive(t))) {
+			card_gone(t);
+			continue;
+		}
 		assign(t);
-		for (i = 1; i < nfds && t->have_card; i++) {
+		for (i = first_app; i < nfds && t->have_card; i++) {
 			struct channel *c = &t->ch[ids[i]];
 
 			if (fds[i].revents & POLLOUT)
@@ -702,11 +630,15 @@ static void *terminal_loop(void *arg)
 			if (c->established && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				from_app(t, ids[i]);
 		}
-		/* The card speaks only when spoken to: ask while a channel is busy. */
-		if (active && t->have_card && !status(t, &sw))
-			proactive(t, sw);
-		else if (!active && t->have_card && !card_present(t))
-			card_gone(t, "removed");
+		/* A card behind a reader speaks only when spoken to: ask while busy. */
+		if (active && t->have_card && ops->poll) {
+			if (ops->poll(t->card))
+				card_gone(t);
+			else
+				proactive(t);
+		} else if (!active && t->have_card && !ops->present(t->card)) {
+			card_gone(t);
+		}
 	}
 	return NULL;
 }
@@ -722,10 +654,9 @@ int terminal_start(struct terminal *t, char *err, size_t errlen)
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(t->reader, sizeof(t->reader), "%s", t->reader_spec);
 	ret = pthread_create(&t->thread, NULL, terminal_loop, t);
 	if (ret) {
-		snprintf(err, errlen, "cannot start the PC/SC thread: %s", strerror(ret));
+		snprintf(err, errlen, "cannot start the %s thread: %s", t->kind, strerror(ret));
 		return -1;
 	}
 	t->started = true;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * sctlsd: the terminal side of BIP in UICC server mode, for one PC/SC
- * reader. A thread of its own talks to the card through pcsc-lite and maps
- * app connections, each handed over as one end of a socket pair, onto the
- * channels the card listens on. The relay sees only the other ends.
+ * sctlsd: the terminal side of BIP in UICC server mode, one for each card
+ * link (a PC/SC reader, a modem's AT port). A thread of its own talks to
+ * the card and maps app connections, each handed over as one end of a
+ * socket pair, onto the channels the card listens on. The relay sees only
+ * the other ends.
  */
 #ifndef SCTLSD_TERMINAL_H
 #define SCTLSD_TERMINAL_H
@@ -12,12 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "card.h"
+#include "link.h"
+
 struct terminal;
 
-/* The terminal of a reader ("name", a prefix of it, or an index), made once. */
-struct terminal *terminal_get(const char *reader, char *err, size_t errlen);
+/* The terminal of a card link of this kind and spec, made once. */
+struct terminal *terminal_get(const struct card_ops *ops, const char *spec, char *err,
+			      size_t errlen);
 
-/* A port the card may listen on through this reader. */
+/* A port the card may listen on through this link. */
 void terminal_add_port(struct terminal *t, uint16_t port);
 
 /* Start its thread (once; later calls do nothing): 0, or -1 with err. */
@@ -31,5 +36,17 @@ int terminal_attach(struct terminal *t, uint16_t port, int fd, uint64_t id);
 
 /* Called from the terminal's thread before it closes a connection it resets. */
 void terminal_reset_hook(uint64_t id);
+
+/*
+ * The link functions of every kind whose card a terminal reaches
+ * (link_toolkit.c): parse "scheme:SPEC" for a card of this kind.
+ */
+int toolkit_parse(struct link *link, const char *arg, const struct card_ops *ops, char *err,
+		  size_t errlen);
+int toolkit_start(const struct link *link, char *err, size_t errlen);
+int toolkit_connect(const struct link *link, bool *up);
+int toolkit_connected(int fd);
+ssize_t toolkit_recv(int fd, void *buf, size_t len);
+void toolkit_close(int fd, bool reset);
 
 #endif
