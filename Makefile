@@ -13,6 +13,7 @@
 #   make fuzz-kernel   fuzz the module in it (FUZZ_KERNEL_SECONDS, default 3600)
 #   make KDIR=...   build against another kernel's build tree
 #   make PCSC=0     sctlsd without PC/SC reader links, needing no pcsc-lite
+#   make MBIM=0     sctlsd without MBIM modem links, needing no libmbim
 #   make arm64      static arm64 programs and selftests in build/arm64 (no module)
 
 # The kernel to build for: the running kernel's build tree when it has one,
@@ -35,7 +36,7 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test
+SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test modem_test mbim_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test mc3_test bip_test at_test
@@ -48,13 +49,19 @@ BIP_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/bip/*.c))
 BIP_HDR := $(wildcard userspace/bip/*.h)
 AT_SRC := $(filter-out %_test.c %_fuzz.c,$(wildcard userspace/at/*.c))
 AT_HDR := $(wildcard userspace/at/*.h)
-# PC/SC links are two files; PCSC=0 puts link_nopcsc.c in their place.
+# PC/SC links are two files, MBIM links two more; PCSC=0 and MBIM=0 put
+# link_nopcsc.c and link_nombim.c in their place.
 PCSC ?= 1
+MBIM ?= 1
 $(if $(filter 0 1,$(PCSC)),,$(error PCSC is 1 (the default) or 0, not '$(PCSC)'))
+$(if $(filter 0 1,$(MBIM)),,$(error MBIM is 1 (the default) or 0, not '$(MBIM)'))
 SCTLSD_PCSC_SRC := userspace/sctlsd/link_pcsc.c userspace/sctlsd/card_pcsc.c
-SCTLSD_SRC := $(filter-out $(SCTLSD_PCSC_SRC) %/link_nopcsc.c,$(wildcard userspace/sctlsd/*.c)) \
+SCTLSD_MBIM_SRC := userspace/sctlsd/link_mbim.c userspace/sctlsd/card_mbim.c
+SCTLSD_SRC := $(filter-out $(SCTLSD_PCSC_SRC) $(SCTLSD_MBIM_SRC) %/link_nopcsc.c %/link_nombim.c,\
+		$(wildcard userspace/sctlsd/*.c)) \
 	userspace/common/frame.c userspace/common/stream_addr.c $(BIP_SRC) $(AT_SRC) \
-	$(if $(filter 1,$(PCSC)),$(SCTLSD_PCSC_SRC),userspace/sctlsd/link_nopcsc.c)
+	$(if $(filter 1,$(PCSC)),$(SCTLSD_PCSC_SRC),userspace/sctlsd/link_nopcsc.c) \
+	$(if $(filter 1,$(MBIM)),$(SCTLSD_MBIM_SRC),userspace/sctlsd/link_nombim.c)
 CARDSIM_SRC := $(wildcard userspace/cardsim/*.c) userspace/common/stream_addr.c $(BIP_SRC)
 CLI_SRC := $(wildcard userspace/sctls/*.c)
 # pkg-config runs when a recipe needs it: after deps on a bare machine.
@@ -63,6 +70,8 @@ NL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c)
 PCSC_CFLAGS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --cflags libpcsclite))
 PCSC_LIBS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --libs libpcsclite))
+MBIM_CFLAGS = $(if $(filter 1,$(MBIM)),$(shell $(PKG_CONFIG) --cflags mbim-glib))
+MBIM_LIBS = $(if $(filter 1,$(MBIM)),$(shell $(PKG_CONFIG) --libs mbim-glib))
 MC3_LIB_SRC := $(filter-out %/mc3sig.c %_test.c %_fuzz.c,$(wildcard userspace/mc3/*.c))
 MC3_HDR := $(wildcard userspace/mc3/*.h)
 KFUZZ := $(BUILD)/kfuzz/kfuzz
@@ -76,14 +85,15 @@ programs: $(PROGRAMS)
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
 		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
-		-o $@ $(SCTLSD_SRC) $(PCSC_LIBS)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) \
+		$(if $(findstring /asan/,$@),$(SANITIZE)) -o $@ $(SCTLSD_SRC) $(PCSC_LIBS) $(MBIM_LIBS) \
+		-lpthread
 
-# PCSC as sctlsd was last built with, rewritten only when it changes, so
-# that switching it rebuilds sctlsd.
+# PCSC and MBIM as sctlsd was last built with, rewritten only when they
+# change, so that switching either rebuilds sctlsd.
 $(BUILD)/.pcsc: pcsc-changed
 	@mkdir -p $(@D)
-	@echo $(PCSC) | cmp -s - $@ || echo $(PCSC) >$@
+	@echo $(PCSC) $(MBIM) | cmp -s - $@ || echo $(PCSC) $(MBIM) >$@
 .PHONY: pcsc-changed
 
 need-kdir:
@@ -146,15 +156,16 @@ $(BUILD)/asan/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
 # make arm64: the programs and the C selftests for arm64 phones, static,
 # since neither Android (bionic) nor postmarketOS (musl) has a glibc to
 # load; cross-built against fetch-root's Debian arm64 root by this file
-# again, with CROSS_ROOT set, into build/arm64. sctlsd is made with PCSC=0:
-# Debian has no static pcsc-lite, and a phone no pcscd.
+# again, with CROSS_ROOT set, into build/arm64. sctlsd is made with PCSC=0
+# and MBIM=0: Debian has no static pcsc-lite or libmbim, and a phone no
+# pcscd; its links are at: (and the stream kinds).
 ARM64_TRIPLET := aarch64-linux-gnu
 .PHONY: arm64
 arm64:
 	@command -v $(ARM64_TRIPLET)-gcc >/dev/null || \
 		{ echo "no $(ARM64_TRIPLET)-gcc: apt-get install gcc-$(ARM64_TRIPLET)" >&2; exit 1; }
 	@root=$$(selftests/vm/fetch-root arm64) && \
-	$(MAKE) --no-print-directory BUILD=$(BUILD)/arm64 LINUX_TOOLS=$(LINUX_TOOLS) PCSC=0 \
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/arm64 LINUX_TOOLS=$(LINUX_TOOLS) PCSC=0 MBIM=0 \
 		CROSS=$(ARM64_TRIPLET) CROSS_ROOT=$$root cross-userspace
 	@echo "make arm64: ld's warnings on getaddrinfo, gethostbyname, getprotoby* and" \
 		"dlopen in static programs are expected: see the Makefile"

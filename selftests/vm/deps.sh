@@ -13,7 +13,7 @@ linux-headers-6.12-amd64 linux-image-6.12-amd64
 qemu-system-x86 busybox-static sparse iptables
 flex bison bc libelf-dev
 libnl-genl-3-dev libjson-c-dev libssl-dev openssl curl libcap-dev
-libpcsclite-dev pcscd vsmartcard-vpcd
+libpcsclite-dev pcscd vsmartcard-vpcd libmbim-glib-dev libmbim-proxy
 linux-source-6.12 lld llvm mmdebstrap qemu-system-arm gcc-aarch64-linux-gnu
 checkpolicy m4 policycoreutils selinux-utils setools"
 

@@ -20,6 +20,8 @@
 
 #include "../common/stream_addr.h"
 #include "http.h"
+#include "mbim.h"
+#include "modem.h"
 #include "tls.h"
 #include "uicc.h"
 #include "vpcd.h"
@@ -31,13 +33,23 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: cardsim --listen unix:PATH|tcp:HOST:PORT CREDENTIALS [options]\n"
 "       cardsim --vpcd HOST:PORT CREDENTIALS [card options] [options]\n"
+"       cardsim --modem PATH CREDENTIALS [card options] [modem options] [options]\n"
+"       cardsim --mbim PATH CREDENTIALS [card options] [modem options] [options]\n"
 "\n"
 "A simulated UICC with a TLS web server. With --listen, each stream\n"
 "accepted is one card connection: TLS, then HTTP/1.1 GET and HEAD. With\n"
 "--vpcd, it is the card in vsmartcard's virtual reader for pcscd, and\n"
 "speaks BIP in UICC server mode (ETSI TS 102 223): each channel a client\n"
 "opens through the terminal is one such connection. It exits when vpcd\n"
-"hangs up.\n"
+"hangs up. With --modem, the same card sits behind a simulated modem, as\n"
+"a phone's SIM does: a pseudo-terminal, linked from PATH, that speaks 3GPP\n"
+"TS 27.007 AT commands (+CUSATR/W/A/T/E, unsolicited +CUSATP, +CUSATEND)\n"
+"to the terminal on the other side and APDUs to the card (the dialect is\n"
+"in userspace/cardsim/modem.h). With --mbim, the modem is an MBIM function\n"
+"instead (MBIM 1.0 control messages, as libmbim and mbim-proxy speak them:\n"
+"the STK service's PAC, TERMINAL RESPONSE and ENVELOPE; userspace/cardsim/\n"
+"mbim.h). Either runs until SIGTERM or SIGINT, then removes PATH; the\n"
+"terminal may close and reopen it meanwhile.\n"
 "\n"
 "Credentials, one or both:\n"
 "  --psk IDENTITY:HEXKEY     TLS-PSK (TLS 1.2 PSK suites and TLS 1.3 PSK)\n"
@@ -45,7 +57,7 @@ static void usage(FILE *out)
 "  --cert FILE [--key FILE]  X.509 certificate chain and key (PEM)\n"
 "  --self-signed OUT         a fresh self-signed certificate for localhost,\n"
 "                            127.0.0.1 and ::1, written to OUT for clients\n"
-"Card options (--vpcd):\n"
+"Card options (--vpcd, --modem, --mbim):\n"
 "  --port P                  a port to listen on, 4116 or 3516; given\n"
 "                            twice, both (default 4116)\n"
 "  --channels N              listening channels per port, 1..7 in all\n"
@@ -56,7 +68,23 @@ static void usage(FILE *out)
 "                            commands and log the terminal's answers\n"
 "  --busy                    test mode: answer some envelopes 9300 (toolkit\n"
 "                            busy), for the terminal to send them again\n"
-"  --trace                   log each APDU and its response\n"
+"  --trace                   log each APDU and its response, and with\n"
+"                            --modem each AT line, with --mbim each message\n"
+"Modem options (--modem, --mbim):\n"
+"  --baud N                  --modem: the line's speed, N / 10 octets a\n"
+"                            second each way, 1200..4000000, 0 unthrottled\n"
+"                            (default 115200)\n"
+"  --poll-ms N               poll the card with STATUS this often while\n"
+"                            the toolkit is enabled and idle, 1..10000\n"
+"                            (default 20)\n"
+"  --modem-keeps-bip         test mode: BIP is the modem's own, so a TE\n"
+"                            profile that claims it is refused (+CUSATW:\n"
+"                            5,<conflict> and error 3), or a PAC that claims\n"
+"                            it (OPERATION_NOT_ALLOWED)\n"
+"  --modem-reset-after N     test mode: once, after N terminal responses,\n"
+"                            reset the card; --modem forgets the TE's\n"
+"                            profile and settings and says +CUSATEND and\n"
+"                            RDY, --mbim's port goes and a new one comes\n"
 "Options:\n"
 "  --root DIR                serve files beneath DIR (default: one\n"
 "                            embedded page at /)\n"
@@ -154,6 +182,9 @@ static int start_session(void *arg)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		/* The modem's handlers would keep SIGTERM from ending a session. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
 		close_others(sv[1], cs->root_fd);
 		session(cs->ctx, sv[1], cs->root_fd, cs->io_size);
 	}
@@ -165,7 +196,9 @@ static int start_session(void *arg)
 	return sv[0];
 }
 
-static int run_card(const char *vpcd, const struct uicc_options *card, bool tracing)
+/* The card in vpcd's reader, or behind a modem (AT or MBIM) if there is one. */
+static int run_card(const char *vpcd, const struct modem_options *modem, bool mbim,
+		    const struct uicc_options *card, bool tracing)
 {
 	struct uicc *u = uicc_new(card);
 	char err[512] = "";
@@ -177,15 +210,34 @@ static int run_card(const char *vpcd, const struct uicc_options *card, bool trac
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_IGN);	/* sessions reap themselves */
-	ret = vpcd_run(vpcd, u, tracing, err, sizeof(err));
+	if (modem && mbim) {
+		struct mbim_face_options opt = {
+			.poll_ms = modem->poll_ms, .keeps_bip = modem->keeps_bip,
+			.reset_after = modem->reset_after, .tracing = tracing,
+		};
+
+		ret = mbim_serve(modem->path, u, &opt, err, sizeof(err));
+	} else if (modem) {
+		ret = modem_run(modem, u, err, sizeof(err));
+	} else
+		ret = vpcd_run(vpcd, u, tracing, err, sizeof(err));
 	uicc_free(u);
 	if (ret) {
 		fprintf(stderr, "cardsim: %s\n", err);
 		return 1;
 	}
-	fprintf(stderr, "cardsim: vpcd hung up\n");
+	fprintf(stderr, "cardsim: %s\n", modem ? "stopped" : "vpcd hung up");
 	return 0;
 }
+
+enum {
+	OPT_MODEM = 256,
+	OPT_MBIM,
+	OPT_BAUD,
+	OPT_POLL_MS,
+	OPT_KEEPS_BIP,
+	OPT_RESET_AFTER,
+};
 
 int main(int argc, char **argv)
 {
@@ -206,15 +258,23 @@ int main(int argc, char **argv)
 		{ "malformed", no_argument, NULL, 'M' },
 		{ "trace", no_argument, NULL, 'T' },
 		{ "busy", no_argument, NULL, 'B' },
+		{ "modem", required_argument, NULL, OPT_MODEM },
+		{ "mbim", required_argument, NULL, OPT_MBIM },
+		{ "baud", required_argument, NULL, OPT_BAUD },
+		{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
+		{ "modem-keeps-bip", no_argument, NULL, OPT_KEEPS_BIP },
+		{ "modem-reset-after", required_argument, NULL, OPT_RESET_AFTER },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static char psk_line[1024];
 	struct tls_options tls = { 0 };
 	struct uicc_options card = { .channels = 2, .buffer_size = 1024 };
-	const char *listen_spec = NULL, *vpcd = NULL;
+	struct modem_options modem = { .baud = MODEM_BAUD_DEFAULT,
+					.poll_ms = MODEM_POLL_MS_DEFAULT };
+	const char *listen_spec = NULL, *vpcd = NULL, *modem_option = NULL, *baud_option = NULL;
 	long max_sessions = 4, io_size = 1024, active = 0, num;
-	bool tracing = false;
+	bool tracing = false, mbim = false;
 	int opt, lfd, root_fd = -1;
 	char err[512];
 	SSL_CTX *ctx;
@@ -304,6 +364,43 @@ int main(int argc, char **argv)
 		case 'B':
 			card.busy = true;
 			break;
+		case OPT_MODEM:
+		case OPT_MBIM:
+			if (modem.path) {
+				snprintf(err, sizeof(err), "one --modem or --mbim");
+				goto bad;
+			}
+			modem.path = optarg;
+			mbim = opt == OPT_MBIM;
+			break;
+		case OPT_BAUD:
+			if (parse_num(optarg, 0, 4000000, &num) || (num && num < 1200)) {
+				snprintf(err, sizeof(err), "--baud: 1200..4000000, or 0");
+				goto bad;
+			}
+			modem.baud = num;
+			modem_option = baud_option = "--baud";
+			break;
+		case OPT_POLL_MS:
+			if (parse_num(optarg, 1, 10000, &num)) {
+				snprintf(err, sizeof(err), "--poll-ms: 1..10000");
+				goto bad;
+			}
+			modem.poll_ms = num;
+			modem_option = "--poll-ms";
+			break;
+		case OPT_KEEPS_BIP:
+			modem.keeps_bip = true;
+			modem_option = "--modem-keeps-bip";
+			break;
+		case OPT_RESET_AFTER:
+			if (parse_num(optarg, 1, 1000000, &num)) {
+				snprintf(err, sizeof(err), "--modem-reset-after: 1..1000000");
+				goto bad;
+			}
+			modem.reset_after = num;
+			modem_option = "--modem-reset-after";
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -312,11 +409,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!listen_spec == !vpcd) {
-		snprintf(err, sizeof(err), "one of --listen unix:PATH|tcp:HOST:PORT and "
-			 "--vpcd HOST:PORT is required");
+	if (!!listen_spec + !!vpcd + !!modem.path != 1) {
+		snprintf(err, sizeof(err), "one of --listen unix:PATH|tcp:HOST:PORT, "
+			 "--vpcd HOST:PORT, --modem PATH and --mbim PATH is required");
 		goto bad;
 	}
+	if (modem_option && !modem.path) {
+		snprintf(err, sizeof(err), "%s is a modem option: it needs --modem or --mbim",
+			 modem_option);
+		goto bad;
+	}
+	if (mbim && baud_option) {
+		snprintf(err, sizeof(err), "--baud: an MBIM function has no line speed");
+		goto bad;
+	}
+	modem.tracing = tracing;
 	if (!card.nr_ports)
 		card.ports[card.nr_ports++] = 4116;
 	if (card.channels * card.nr_ports > 7) {
@@ -326,12 +433,15 @@ int main(int argc, char **argv)
 	ctx = tls_server_ctx(&tls, err, sizeof(err));
 	if (!ctx)
 		goto bad;
-	if (vpcd) {
+	if (vpcd || modem.path) {
 		struct card_sessions cs = { ctx, root_fd, io_size };
+		int ret;
 
 		card.start_session = start_session;
 		card.arg = &cs;
-		return run_card(vpcd, &card, tracing);
+		ret = run_card(vpcd, modem.path ? &modem : NULL, mbim, &card, tracing);
+		SSL_CTX_free(ctx);
+		return ret;
 	}
 	lfd = listen_on(listen_spec, err, sizeof(err));
 	if (lfd < 0) {

@@ -2,8 +2,9 @@
 /*
  * sctlsd: how the BIP terminal reaches its card. The terminal (terminal.c)
  * is one, whatever carries its exchanges: APDUs through a PC/SC reader
- * (card_pcsc.c), or a modem's USAT commands on its AT port (card_at.c),
- * where the modem FETCHes and polls the card itself. Each kind embeds
+ * (card_pcsc.c), or a modem's toolkit commands, on its AT port (card_at.c)
+ * or through MBIM's STK service (card_mbim.c), where the modem FETCHes and
+ * polls the card itself. Each kind embeds
  * struct card first in its own state.
  */
 #ifndef SCTLSD_CARD_H
@@ -21,7 +22,7 @@ struct card;
 #define CARD_LOST	(-1)	/* card->why says why; the terminal disconnects */
 
 struct card_ops {
-	const char *kind;	/* "pcsc", "at": the link's scheme */
+	const char *kind;	/* "pcsc", "at", "mbim": the link's scheme */
 	const char *what;	/* what the spec names: "reader", "device" */
 	struct card *(*create)(const char *spec, char *err, size_t errlen);
 	/*
@@ -51,6 +52,6 @@ struct card {
 	char why[256];		/* why it was lost, or cannot be reached */
 };
 
-extern const struct card_ops card_pcsc_ops, card_at_ops;
+extern const struct card_ops card_pcsc_ops, card_at_ops, card_mbim_ops;
 
 #endif

@@ -32,6 +32,8 @@
 #define COMMAND_TIMEOUT_MS	10000	/* a modem answers within seconds, or is gone */
 #define PROBE_TIMEOUT_MS	2000
 #define PROBES			3
+/* After a terminal response, the next +CUSATP or +CUSATEND comes within this. */
+#define NEXT_TIMEOUT_MS		2000
 #define MAX_PENDING		4	/* proactive commands not yet carried out */
 #define MAX_INFO		4	/* a command's own lines kept */
 /* The longest command: AT+CUSATT="", a response's octets in hex. */
@@ -50,9 +52,11 @@ struct at_card {
 	} pending[MAX_PENDING];
 	unsigned int nr_pending;
 	bool restarted;			/* the modem said it started afresh */
+	bool awaiting_next;		/* answered a command: the next, or the session's end */
 
 	/* The command waiting for its final result code. */
-	const char *prefix;		/* its information lines' */
+	bool waiting;
+	const char *prefix;		/* its information lines', or NULL */
 	char info[MAX_INFO][AT_LINE_MAX];
 	unsigned int nr_info;
 	char final[AT_LINE_MAX];
@@ -109,22 +113,25 @@ static int on_line(void *arg, const char *line)
 		} else {
 			a->pending[a->nr_pending++].len = len;
 		}
+		a->awaiting_next = false;
 		return 0;
 	case AT_SESSION_END:
 		log_debug("at: %s: the proactive session ended", a->card.name);
+		a->awaiting_next = false;
 		return 0;
 	case AT_RESTARTED:
 		a->restarted = true;
 		return 0;
 	case AT_OK:
 	case AT_ERROR:
-		if (!a->prefix)
+		if (!a->waiting)
 			return 0;	/* nothing asked: not ours */
 		snprintf(a->final, sizeof(a->final), "%s", line);
 		a->done = true;
 		return 1;
 	case AT_INFO:
-		if (a->prefix && at_has_prefix(line, a->prefix) && a->nr_info < MAX_INFO)
+		if (a->waiting && a->prefix && at_has_prefix(line, a->prefix) &&
+		    a->nr_info < MAX_INFO)
 			snprintf(a->info[a->nr_info++], AT_LINE_MAX, "%s", line);
 		else
 			log_debug("at: %s: ignoring '%.80s'", a->card.name, line);
@@ -178,7 +185,7 @@ static int wait_port(struct at_card *a, short events, long long deadline, const 
 	if (n < 0 && errno != EINTR)
 		return lost(a, "poll: %s", strerror(errno));
 	if (n > 0 && (p.revents & (POLLERR | POLLNVAL)))
-		return lost(a, "the port failed while %s", doing);
+		return lost(a, "the port closed while %.40s", doing);
 	return CARD_OK;
 }
 
@@ -191,7 +198,7 @@ static int write_all(struct at_card *a, const char *s, size_t len, long long dea
 			s += n;
 			len -= n;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return lost(a, "writing to the port: %s", strerror(errno));
+			return lost(a, "the port closed: %s", strerror(errno));
 		} else if (wait_port(a, POLLOUT, deadline, "sending a command")) {
 			return CARD_LOST;
 		}
@@ -212,6 +219,7 @@ static int command(struct at_card *a, const char *cmd, const char *prefix, int t
 
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return lost(a, "%.20s: a command too long to send", cmd);
+	a->waiting = true;
 	a->prefix = prefix;
 	a->nr_info = 0;
 	a->done = false;
@@ -225,7 +233,10 @@ static int command(struct at_card *a, const char *cmd, const char *prefix, int t
 	}
 	log_debug("at: %s: < %s", a->card.name, a->final);
 out:
+	a->waiting = false;
 	a->prefix = NULL;
+	/* What followed the final result in the same read: unsolicited lines. */
+	take_lines(a);
 	if (!a->done)
 		return CARD_LOST;
 	return at_classify(a->final) == AT_OK ? CARD_OK : 1;
@@ -254,7 +265,7 @@ static void at_disconnect(struct card *c)
 		close(a->fd);
 	a->fd = -1;
 	a->in_len = a->nr_pending = 0;
-	a->restarted = false;
+	a->restarted = a->awaiting_next = false;
 	memset(&a->reader, 0, sizeof(a->reader));
 }
 
@@ -329,12 +340,39 @@ static int check_restart(struct at_card *a)
 	return a->restarted ? lost(a, "%s", "the modem restarted") : CARD_OK;
 }
 
+/*
+ * After a terminal response the card has its next command or has none, as
+ * 91xx or 9000 tells a reader: here +CUSATP or +CUSATEND. Wait for which,
+ * so that the card's commands go before the terminal's next envelope (which
+ * the card would answer busy meanwhile). A modem that says neither: the
+ * session is taken as ended.
+ */
+static int await_next(struct at_card *a)
+{
+	long long deadline = now_ms() + NEXT_TIMEOUT_MS;
+
+	while (a->awaiting_next && !a->nr_pending && !a->restarted) {
+		struct pollfd p = { .fd = a->fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			log_debug("at: %s: no +CUSATP or +CUSATEND after a terminal response",
+				  a->card.name);
+			a->awaiting_next = false;
+			break;
+		}
+		if (poll(&p, 1, left) > 0 && read_port(a))
+			return CARD_LOST;
+	}
+	return CARD_OK;
+}
+
 static int at_fetch(struct card *c, uint8_t *buf, size_t cap)
 {
 	struct at_card *a = at(c);
 	size_t len;
 
-	if (check_restart(a))
+	if (await_next(a) || check_restart(a))
 		return CARD_LOST;
 	if (!a->nr_pending)
 		return 0;
@@ -349,10 +387,15 @@ static int at_fetch(struct card *c, uint8_t *buf, size_t cap)
 static int at_respond(struct card *c, const uint8_t *tr, size_t len)
 {
 	struct at_card *a = at(c);
-	int ret = hex_command(a, "+CUSATT=", tr, len, NULL);
+	int ret;
 
-	if (ret > 0)
+	/* Before: the answer may come in the same read as the OK. */
+	a->awaiting_next = true;
+	ret = hex_command(a, "+CUSATT=", tr, len, NULL);
+	if (ret > 0) {
+		a->awaiting_next = false;
 		log_warn("at: %s: the modem refused a terminal response: %s", c->name, a->final);
+	}
 	return ret < 0 ? ret : check_restart(a);
 }
 

@@ -45,15 +45,17 @@ struct link {
 int link_parse(struct link *link, const char *text, char *err, size_t errlen);
 
 /*
- * pcsc and at links are a BIP terminal's (terminal.c, link_toolkit.c) with
- * the card through a PC/SC reader (card_pcsc.c, link_pcsc.c) or a modem
- * (card_at.c). With PCSC=0 link_nopcsc.c refuses pcsc links: sctlsd then
- * builds without pcsc-lite.
+ * pcsc, at and mbim links are a BIP terminal's (terminal.c, link_toolkit.c)
+ * with the card through a PC/SC reader (card_pcsc.c, link_pcsc.c) or a
+ * modem (card_at.c; card_mbim.c, link_mbim.c). With PCSC=0 or MBIM=0,
+ * link_nopcsc.c or link_nombim.c refuse those links: sctlsd then builds
+ * without pcsc-lite or libmbim.
  */
-extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops, link_at_ops;
+extern const struct link_ops link_unix_ops, link_tcp_ops, link_pcsc_ops, link_at_ops,
+	link_mbim_ops;
 
-/* What --help says of pcsc links in this build, ending the KIND list. */
-extern const char link_pcsc_usage[];
+/* What --help says of pcsc and mbim links in this build. */
+extern const char link_pcsc_usage[], link_mbim_usage[];
 
 /* Sending and half-closing, for every kind whose channels are stream sockets. */
 ssize_t link_stream_send(int fd, const void *buf, size_t len);

@@ -91,7 +91,7 @@ const struct link_ops link_tcp_ops = {
 };
 
 static const struct link_ops *const link_kinds[] = {
-	&link_unix_ops, &link_tcp_ops, &link_pcsc_ops, &link_at_ops,
+	&link_unix_ops, &link_tcp_ops, &link_pcsc_ops, &link_at_ops, &link_mbim_ops,
 };
 
 int link_parse(struct link *link, const char *text, char *err, size_t errlen)
@@ -119,6 +119,6 @@ int link_parse(struct link *link, const char *text, char *err, size_t errlen)
 			return ops->parse(link, eq + 1, err, errlen);
 		}
 	}
-	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp, pcsc, at)", text);
+	snprintf(err, errlen, "'%s': unknown link kind (known: unix, tcp, pcsc, at, mbim)", text);
 	return -1;
 }

@@ -13,9 +13,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
+	/* One line at a time: card links log from threads of their own. */
+	flockfile(stderr);
 	fprintf(stderr, "sctlsd: %s: ", names[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }

@@ -31,7 +31,7 @@ static void usage(FILE *out)
 "                                to a card's byte stream%s;\n"
 "                                or at:DEVICE for a UICC behind a modem: its\n"
 "                                AT port (3GPP TS 27.007 USAT commands, the\n"
-"                                TE profile claiming BIP; 115200 baud)\n"
+"                                TE profile claiming BIP; 115200 baud)%s\n"
 "  -c, --config FILE             read settings from FILE: one per line,\n"
 "                                'link PORT=KIND:ADDRESS' or 'allow-uid LIST';\n"
 "                                '#' starts a comment\n"
@@ -44,7 +44,7 @@ static void usage(FILE *out)
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT; 1 when the device is missing, busy\n"
 "or not permitted, or fails; 2 for bad options or configuration.\n",
-		link_pcsc_usage);
+		link_pcsc_usage, link_mbim_usage);
 }
 
 int main(int argc, char **argv)
