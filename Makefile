@@ -6,7 +6,8 @@
 #   make check CHECK_STEPS="arm64 gki"   only those parts, for iterating:
 #                   host amd64 rt arm64 gki android debug (default all)
 #   make demo       install what is missing, build, fetch the card's page in a VM
-#   make bench      sctls against nginx, socat and the direct path, in the VM
+#   make bench      sctls against nginx, socat and the direct path, and the
+#                   PC/SC and modem links against their ceilings, in the VM
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
 #   make debug-kernel  build (once, cached) the sanitizer kernel of the tests
@@ -326,6 +327,8 @@ bench-after-deps: module programs $(BUILD)/selftests/bench $(BUILD)/selftests/mc
 	@selftests/vm/run --kver $(KVER) --timeout 900 -- selftests/vm/bench.sh \
 		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/selftests/bench
 	@selftests/vm/run --kver $(KVER) --timeout 600 -- selftests/vm/pcsc_bench.sh \
+		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
+	@selftests/vm/run --kver $(KVER) --timeout 900 -- selftests/vm/modem_bench.sh \
 		$(CURDIR)/sctls.ko $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim
 	@selftests/mc3_bench.sh $(BUILD)/bin/mc3sig $(BUILD)/selftests/mc3_hmac_limit
 

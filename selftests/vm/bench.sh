@@ -5,13 +5,7 @@ set -eu
 ko=$1 sctlsd_bin=$2 bench=$3
 work=/tmp/sctls-bench
 mkdir -p $work
-pids=()
-cleanup() {
-	kill "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rmmod sctls 2>/dev/null || true
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh"
 
 # Until something listens on a loopback port, at most 10 s.
 wait_port() {

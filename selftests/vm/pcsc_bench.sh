@@ -7,15 +7,8 @@ ko=$1 sctlsd_bin=$2 cardsim_bin=$3
 work=/tmp/sctls-pcsc-bench
 size=$((256 << 10)) rounds=3
 mkdir -p $work/www
-pids=()
-cleanup() {
-	kill "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rmmod sctls 2>/dev/null || true
-}
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh"
 
-. "$(dirname "$0")/../lib/tap.sh"	# wait_for
 fail() { echo "pcsc bench: $*" >&2; exit 1; }
 
 head -c $size /dev/urandom >$work/www/page.bin

@@ -93,6 +93,7 @@ struct modem {
 	char urc[URC_CAP];
 	size_t urc_len;
 	bool in_command;
+	unsigned long long octets_out, octets_in;	/* over the line, for make bench */
 
 	bool echo;
 	int cmee;
@@ -931,6 +932,7 @@ static void read_input(struct modem *m, int64_t now)
 	if (n > 0) {
 		m->raw_pos = 0;
 		m->raw_len = n;
+		m->octets_in += n;
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		te_gone(m, now);	/* EIO: the last slave descriptor closed */
 	}
@@ -954,6 +956,7 @@ static void flush_out(struct modem *m, int64_t now)
 		}
 		memmove(m->out, m->out + n, m->out_len - n);
 		m->out_len -= n;
+		m->octets_out += n;
 		m->tx_clock += line_time(m, n);
 	}
 }
@@ -1058,6 +1061,9 @@ int modem_run(const struct modem_options *opt, struct uicc *u, char *err, size_t
 		fprintf(stderr, "cardsim: modem on %s (%s)\n", opt->path, m->slave);
 		ret = loop(m, err, errlen);
 		pty_unlink(opt->path, m->slave);
+		/* For make bench: what the line carried, against the page. */
+		fprintf(stderr, "cardsim: modem line: %llu octets to the TE, %llu from it\n",
+			m->octets_out, m->octets_in);
 	}
 	if (m->master >= 0)
 		close(m->master);
