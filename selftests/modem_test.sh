@@ -34,7 +34,7 @@ esac
 psk_id=client1
 psk_key=00112233445566778899aabbccddeeff
 url=https://127.0.0.1:4116
-plan=13
+plan=15
 
 count() { grep -c "$1" "$2" 2>/dev/null; }
 
@@ -67,6 +67,7 @@ cleanup() {
 	stop $sctlsd $cardsim $holder $proxy
 	rmmod sctls 2>/dev/null
 }
+sctlsd= cardsim= holder= proxy=
 trap cleanup EXIT
 
 echo "TAP version 13"
@@ -83,7 +84,6 @@ printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$wo
 head -c $((64 << 10)) /dev/urandom >"$work/www/page.bin"
 head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
 : >"$work/sctlsd.log"
-sctlsd= cardsim= holder= proxy=
 
 if ! insmod "$SCTLS_KO"; then
 	echo "Bail out! insmod failed"
@@ -255,6 +255,36 @@ else
 	ok "at 115200 baud # SKIP an MBIM function has no line speed"
 fi
 
+
+# A modem just powered answers its first lines late, after sctlsd's probe
+# gave up: each late answer must stay with its own command. Here the TE
+# profile's refusal must be reported as that, not as a later command's.
+slow_start() {
+	local before
+	stop $cardsim
+	before=$(count "refused the TE profile" "$work/sctlsd.log")
+	"$CARDSIM" $sim "$modem" $(line) --self-signed "$work/card.pem" --modem-keeps-bip \
+		--modem-slow-start 2500 2>>"$work/cardsim.log" &
+	cardsim=$!
+	wait_for 60 eval '[ "$(count "refused the TE profile" "$work/sctlsd.log")" -gt $before ]' &&
+		! grep -q "would not activate" "$work/sctlsd.log"
+}
+
+# A modem that never says +CUSATEND: waited for once, then not again.
+no_session_end() {
+	stop $cardsim
+	start_modem --modem-no-session-end &&
+		fetch "$url/page.bin" | cmp -s - "$work/www/page.bin" &&
+		grep -q "does not say +CUSATEND" "$work/sctlsd.log"
+}
+
+if [ $face = at ]; then
+	check "a modem slow to start: each late answer kept with its command" slow_start
+	check "a modem that never says +CUSATEND: 64 KiB byte-exact" no_session_end
+else
+	ok "a modem slow to start # SKIP MBIM's answers carry their transaction id"
+	ok "a modem without +CUSATEND # SKIP an AT modem's"
+fi
 
 sigterm() {
 	kill -TERM $sctlsd

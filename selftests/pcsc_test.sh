@@ -43,6 +43,7 @@ cleanup() {
 	stop $sctlsd $cardsim $pcscd
 	rmmod sctls 2>/dev/null
 }
+sctlsd= cardsim= pcscd=
 trap cleanup EXIT
 
 echo "TAP version 13"
@@ -60,7 +61,6 @@ printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$wo
 head -c $((64 << 10)) /dev/urandom >"$work/www/page.bin"
 head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
 : >"$work/sctlsd.log"
-sctlsd= cardsim= pcscd=
 
 # pcscd loads vpcd from /etc/reader.conf.d; vpcd then listens for the card.
 pcscd --foreground --debug >"$work/pcscd.log" 2>&1 &

@@ -85,6 +85,10 @@ static void usage(FILE *out)
 "                            reset the card; --modem forgets the TE's\n"
 "                            profile and settings and says +CUSATEND and\n"
 "                            RDY, --mbim's port goes and a new one comes\n"
+"  --modem-no-session-end    test mode (--modem): never say +CUSATEND\n"
+"  --modem-slow-start MS     test mode (--modem): answer the first lines\n"
+"                            after the TE opens the port MS late, as a\n"
+"                            modem just powered may\n"
 "Options:\n"
 "  --root DIR                serve files beneath DIR (default: one\n"
 "                            embedded page at /)\n"
@@ -237,6 +241,8 @@ enum {
 	OPT_POLL_MS,
 	OPT_KEEPS_BIP,
 	OPT_RESET_AFTER,
+	OPT_NO_SESSION_END,
+	OPT_SLOW_START,
 };
 
 int main(int argc, char **argv)
@@ -264,6 +270,8 @@ int main(int argc, char **argv)
 		{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
 		{ "modem-keeps-bip", no_argument, NULL, OPT_KEEPS_BIP },
 		{ "modem-reset-after", required_argument, NULL, OPT_RESET_AFTER },
+		{ "modem-no-session-end", no_argument, NULL, OPT_NO_SESSION_END },
+		{ "modem-slow-start", required_argument, NULL, OPT_SLOW_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -272,7 +280,7 @@ int main(int argc, char **argv)
 	struct uicc_options card = { .channels = 2, .buffer_size = 1024 };
 	struct modem_options modem = { .baud = MODEM_BAUD_DEFAULT,
 					.poll_ms = MODEM_POLL_MS_DEFAULT };
-	const char *listen_spec = NULL, *vpcd = NULL, *modem_option = NULL, *baud_option = NULL;
+	const char *listen_spec = NULL, *vpcd = NULL, *modem_option = NULL, *at_option = NULL;
 	long max_sessions = 4, io_size = 1024, active = 0, num;
 	bool tracing = false, mbim = false;
 	int opt, lfd, root_fd = -1;
@@ -379,7 +387,7 @@ int main(int argc, char **argv)
 				goto bad;
 			}
 			modem.baud = num;
-			modem_option = baud_option = "--baud";
+			modem_option = at_option = "--baud";
 			break;
 		case OPT_POLL_MS:
 			if (parse_num(optarg, 1, 10000, &num)) {
@@ -401,6 +409,18 @@ int main(int argc, char **argv)
 			modem.reset_after = num;
 			modem_option = "--modem-reset-after";
 			break;
+		case OPT_NO_SESSION_END:
+			modem.no_session_end = true;
+			modem_option = at_option = "--modem-no-session-end";
+			break;
+		case OPT_SLOW_START:
+			if (parse_num(optarg, 1, 60000, &num)) {
+				snprintf(err, sizeof(err), "--modem-slow-start: 1..60000 ms");
+				goto bad;
+			}
+			modem.slow_start_ms = num;
+			modem_option = at_option = "--modem-slow-start";
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -419,8 +439,8 @@ int main(int argc, char **argv)
 			 modem_option);
 		goto bad;
 	}
-	if (mbim && baud_option) {
-		snprintf(err, sizeof(err), "--baud: an MBIM function has no line speed");
+	if (mbim && at_option) {
+		snprintf(err, sizeof(err), "%s: an AT modem's, not an MBIM function's", at_option);
 		goto bad;
 	}
 	modem.tracing = tracing;

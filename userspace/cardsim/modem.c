@@ -624,23 +624,32 @@ static int toolkit_enable(struct modem *m)
 	return RESULT_OK;
 }
 
+/*
+ * 0: status only. 1: TE facility handling on, no profile download: the
+ * card keeps the profile it has. 3: the MT and TE profiles merged, sent
+ * to the card (whose toolkit starts over: this card supports an
+ * additional TERMINAL PROFILE after activation, the ",1"), and handling on.
+ */
 static int at_cusata(struct modem *m, enum form form, const char *args)
 {
 	long n = 0;
 	int ret;
 
 	if (form == FORM_TEST) {
-		say(m, "+CUSATA: (0-2)");
+		say(m, "+CUSATA: (0,1,3)");
 		return RESULT_OK;
 	}
 	if (form == FORM_READ)
 		return CME_NOT_SUPPORTED;
 	if (form == FORM_SET) {
-		n = one_num(args, 2);
-		if (n < 0)
-			return CME_BAD_PARAMETERS;
+		n = one_num(args, 3);
+		if (n < 0 || n == 2)
+			return n < 0 ? CME_BAD_PARAMETERS : CME_NOT_SUPPORTED;
 	}
-	if (n) {
+	if (n == 1) {
+		m->enabled = true;
+		m->poll_at = now_ns();
+	} else if (n == 3) {
 		ret = toolkit_enable(m);
 		if (ret)
 			return ret;
@@ -677,7 +686,7 @@ static int at_cusatt(struct modem *m, enum form form, const char *args)
 		return RESULT_OK;
 	if (bip_sw_pending(sw))
 		card_proactive(m, sw);
-	else
+	else if (!m->opt->no_session_end)
 		urc(m, "+CUSATEND");
 	return RESULT_OK;
 }
@@ -912,7 +921,8 @@ static void te_check(struct modem *m, int64_t now)
 		return;
 	if (!(p.revents & POLLHUP)) {
 		m->te_present = true;
-		m->rx_clock = now;
+		/* A modem just powered takes its time over the first lines. */
+		m->rx_clock = now + (int64_t)m->opt->slow_start_ms * NSEC_PER_MSEC;
 		m->tx_clock = now;
 		fprintf(stderr, "cardsim: modem: a TE opened %s\n", m->opt->path);
 		return;

@@ -36,11 +36,14 @@
  *			clears it. A profile claiming an MT-only facility is
  *			refused: "+CUSATW: 5,<hex conflict mask>", error 3.
  *			AT+CUSATW=1 (the MT profile): error 3, it is fixed.
- *   AT+CUSATA[=<n>]	n 0 or none: status; 1 or 2: send the card the MT
- *			profile OR the TE profile as TERMINAL PROFILE (the
- *			card's toolkit starts over) and hand proactive
- *			commands to the TE from then on. Answers
- *			"+CUSATA: <state>,1", state 4 once enabled, else 2.
+ *   AT+CUSATA[=<n>]	n 0 or none: status; 1: hand proactive commands to
+ *			the TE from then on, the card's profile unchanged; 3:
+ *			the same, after sending the card the MT profile OR
+ *			the TE profile as TERMINAL PROFILE (the card's
+ *			toolkit starts over); 2 (the MT default profile):
+ *			error 4. Answers "+CUSATA: <state>,1", state 4 once
+ *			enabled, else 2; 1: the card takes an additional
+ *			TERMINAL PROFILE after its activation.
  *   AT+CUSATT=<hex>	TERMINAL RESPONSE (1..255 octets) to the outstanding
  *			proactive command, OK.
  *   AT+CUSATE=<hex>	ENVELOPE (1..255 octets): "+CUSATE: <hex response>,
@@ -85,6 +88,8 @@ struct modem_options {
 	bool keeps_bip;			/* BIP is MT-only: the TE may not claim it */
 	unsigned long reset_after;	/* reset once after this many TERMINAL
 					 * RESPONSEs; 0: never */
+	bool no_session_end;		/* never say +CUSATEND */
+	unsigned int slow_start_ms;	/* the first lines after a TE opens: this late */
 	bool tracing;			/* each AT line and APDU, to stderr */
 };
 

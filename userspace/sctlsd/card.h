@@ -19,6 +19,7 @@ struct card;
 /* Results of the calls below. */
 #define CARD_OK		0
 #define CARD_BUSY	1	/* ENVELOPE: the toolkit is busy, send it again */
+#define CARD_REFUSED	2	/* the modem refused it: logged, nothing delivered */
 #define CARD_LOST	(-1)	/* card->why says why; the terminal disconnects */
 
 struct card_ops {
@@ -33,7 +34,7 @@ struct card_ops {
 	void (*disconnect)(struct card *c);
 	/* The next proactive command, if one is pending: its length, 0, or CARD_LOST. */
 	int (*fetch)(struct card *c, uint8_t *buf, size_t cap);
-	/* The TERMINAL RESPONSE to the command fetched last. */
+	/* The TERMINAL RESPONSE to the command fetched last: CARD_OK, or refused, or lost. */
 	int (*respond)(struct card *c, const uint8_t *tr, size_t len);
 	int (*envelope)(struct card *c, const uint8_t *data, size_t len);
 	/* Optional: give the card its chance to speak while channels are busy. */

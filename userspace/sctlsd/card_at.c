@@ -53,6 +53,14 @@ struct at_card {
 	unsigned int nr_pending;
 	bool restarted;			/* the modem said it started afresh */
 	bool awaiting_next;		/* answered a command: the next, or the session's end */
+	bool no_session_end;		/* this modem does not say +CUSATEND */
+	bool cmee;			/* errors come as +CME ERROR: <n> */
+	/*
+	 * Final results owed to commands that timed out: when they come late,
+	 * they are theirs, not the next command's.
+	 */
+	unsigned int owed;
+	bool timed_out;			/* the last command: no answer in time */
 
 	/* The command waiting for its final result code. */
 	bool waiting;
@@ -124,6 +132,12 @@ static int on_line(void *arg, const char *line)
 		return 0;
 	case AT_OK:
 	case AT_ERROR:
+		if (a->owed) {
+			a->owed--;
+			log_debug("at: %s: a late '%s', for a command that timed out",
+				  a->card.name, line);
+			return 0;
+		}
 		if (!a->waiting)
 			return 0;	/* nothing asked: not ours */
 		snprintf(a->final, sizeof(a->final), "%s", line);
@@ -179,8 +193,10 @@ static int wait_port(struct at_card *a, short events, long long deadline, const 
 	long long left = deadline - now_ms();
 	int n;
 
-	if (left <= 0)
+	if (left <= 0) {
+		a->timed_out = true;
 		return lost(a, "the modem did not answer %.40s in time", doing);
+	}
 	n = poll(&p, 1, left);
 	if (n < 0 && errno != EINTR)
 		return lost(a, "poll: %s", strerror(errno));
@@ -220,6 +236,7 @@ static int command(struct at_card *a, const char *cmd, const char *prefix, int t
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return lost(a, "%.20s: a command too long to send", cmd);
 	a->waiting = true;
+	a->timed_out = false;
 	a->prefix = prefix;
 	a->nr_info = 0;
 	a->done = false;
@@ -233,6 +250,8 @@ static int command(struct at_card *a, const char *cmd, const char *prefix, int t
 	}
 	log_debug("at: %s: < %s", a->card.name, a->final);
 out:
+	if (!a->done)
+		a->owed++;
 	a->waiting = false;
 	a->prefix = NULL;
 	/* What followed the final result in the same read: unsolicited lines. */
@@ -261,11 +280,15 @@ static void at_disconnect(struct card *c)
 {
 	struct at_card *a = at(c);
 
-	if (a->fd >= 0)
+	if (a->fd >= 0) {
+		/* TIOCEXCL outlives close while the tty does: the next open needs it gone. */
+		ioctl(a->fd, TIOCNXCL);
 		close(a->fd);
+	}
 	a->fd = -1;
 	a->in_len = a->nr_pending = 0;
 	a->restarted = a->awaiting_next = false;
+	a->owed = 0;
 	memset(&a->reader, 0, sizeof(a->reader));
 }
 
@@ -307,30 +330,78 @@ static int refused(struct at_card *a, const char *what)
 	return CARD_LOST;
 }
 
+/* A bare AT, a few times: a modem mid-line, or just powered, answers late. */
+static int probe(struct at_card *a)
+{
+	int i;
+
+	for (i = 0; i < PROBES; i++) {
+		/* Even an ERROR says a modem is there. */
+		if (command(a, "AT", NULL, PROBE_TIMEOUT_MS) >= 0)
+			return CARD_OK;
+		if (!a->timed_out)
+			return CARD_LOST;	/* the port failed: no use trying again */
+	}
+	return lost(a, "%s", "no answer to AT: not a modem's AT port, or the modem is off");
+}
+
+/*
+ * "+CUSATA: <UICC_state>,<additional_profile_support>": whether the card
+ * takes another TERMINAL PROFILE now, not only when it starts.
+ */
+static bool takes_profile_now(struct at_card *a)
+{
+	const char *p;
+	unsigned long state, more = 0;
+
+	if (!a->nr_info || !at_has_prefix(a->info[0], "+CUSATA:"))
+		return true;	/* it did not say: try */
+	p = a->info[0] + strlen("+CUSATA:");
+	if (at_int_arg(&p, 255, &state) || *p++ != ',' || at_int_arg(&p, 1, &more))
+		return true;
+	return more;
+}
+
 static int at_connect(struct card *c, const uint8_t *profile, size_t len)
 {
 	struct at_card *a = at(c);
-	int i, ret = CARD_LOST;
+	int ret;
 
 	if (open_port(a))
 		return CARD_LOST;
-	/* A modem mid-line, or just powered: a few tries of a bare AT. */
-	for (i = 0; i < PROBES && ret; i++)
-		ret = command(a, "AT", NULL, PROBE_TIMEOUT_MS);
-	if (ret)
-		return ret > 0 ? refused(a, "AT") : lost(a, "%s", "no answer to AT: not a modem's "
-							 "AT port, or the modem is off");
-	if (command(a, "ATE0", NULL, COMMAND_TIMEOUT_MS) < 0 ||
-	    command(a, "AT+CMEE=1", NULL, COMMAND_TIMEOUT_MS) < 0)
+	a->restarted = false;
+	if (probe(a) || command(a, "ATE0", NULL, COMMAND_TIMEOUT_MS) < 0)
 		return CARD_LOST;
+	ret = command(a, "AT+CMEE=1", NULL, COMMAND_TIMEOUT_MS);
+	if (ret < 0)
+		return CARD_LOST;
+	a->cmee = !ret;
 	ret = hex_command(a, "+CUSATW=0,", profile, len, "+CUSATW:");
 	if (ret)
 		return ret > 0 ? refused(a, "the modem refused the TE profile (does it keep "
 					 "BIP to itself?)") : ret;
-	ret = command(a, "AT+CUSATA=1", "+CUSATA:", COMMAND_TIMEOUT_MS);
+	ret = command(a, "AT+CUSATA", "+CUSATA:", COMMAND_TIMEOUT_MS);
+	if (ret < 0)
+		return ret;
+	/*
+	 * 3: the MT and TE profiles merged and sent to the card, whose toolkit
+	 * starts over and opens its channels for this terminal. A card that
+	 * takes a profile only at its start-up gets it at the next (+CUSATD=1);
+	 * meanwhile 1 has the modem hand over what the card sends.
+	 */
+	if (!ret && !takes_profile_now(a)) {
+		log_warn("at: %s: the card takes a TERMINAL PROFILE only when it starts: BIP "
+			 "works after the modem restarts (AT+CFUN=1,1)", c->name);
+		if (command(a, "AT+CUSATD=1,1", NULL, COMMAND_TIMEOUT_MS) < 0 ||
+		    (ret = command(a, "AT+CUSATA=1", "+CUSATA:", COMMAND_TIMEOUT_MS)) < 0)
+			return CARD_LOST;
+	} else {
+		ret = command(a, "AT+CUSATA=3", "+CUSATA:", COMMAND_TIMEOUT_MS);
+	}
 	if (ret)
 		return ret > 0 ? refused(a, "the modem would not activate the TE profile") : ret;
-	a->restarted = false;
+	if (a->restarted)
+		return lost(a, "%s", "the modem restarted while being set up");
 	log_info("at: the modem on %s took the TE profile: BIP is this terminal's", c->name);
 	return CARD_OK;
 }
@@ -351,13 +422,15 @@ static int await_next(struct at_card *a)
 {
 	long long deadline = now_ms() + NEXT_TIMEOUT_MS;
 
-	while (a->awaiting_next && !a->nr_pending && !a->restarted) {
+	while (a->awaiting_next && !a->nr_pending && !a->restarted && !a->no_session_end) {
 		struct pollfd p = { .fd = a->fd, .events = POLLIN };
 		long long left = deadline - now_ms();
 
 		if (left <= 0) {
-			log_debug("at: %s: no +CUSATP or +CUSATEND after a terminal response",
-				  a->card.name);
+			/* Not worth waiting for again: envelopes answered busy are sent again. */
+			log_info("at: %s: the modem does not say +CUSATEND; not waiting for it",
+				 a->card.name);
+			a->no_session_end = true;
 			a->awaiting_next = false;
 			break;
 		}
@@ -395,8 +468,24 @@ static int at_respond(struct card *c, const uint8_t *tr, size_t len)
 	if (ret > 0) {
 		a->awaiting_next = false;
 		log_warn("at: %s: the modem refused a terminal response: %s", c->name, a->final);
+		return check_restart(a) ? CARD_LOST : CARD_REFUSED;
 	}
 	return ret < 0 ? ret : check_restart(a);
+}
+
+/*
+ * 27.007's "SIM busy" (14), as a number or as text; or a bare ERROR from
+ * a modem that would not give +CME ERRORs: sent again, a few times.
+ */
+static bool sim_busy(const struct at_card *a)
+{
+	const char *p = a->final + strlen("+CME ERROR:");
+
+	if (!at_has_prefix(a->final, "+CME ERROR:"))
+		return !a->cmee && !strcasecmp(a->final, "ERROR");
+	while (*p == ' ')
+		p++;
+	return !strcmp(p, "14") || !strcasecmp(p, "SIM busy");
 }
 
 static int at_envelope(struct card *c, const uint8_t *data, size_t len)
@@ -410,11 +499,10 @@ static int at_envelope(struct card *c, const uint8_t *data, size_t len)
 	if (ret < 0 || check_restart(a))
 		return CARD_LOST;
 	if (ret > 0) {
-		/* 27.007's "SIM busy" (14): the toolkit has not finished the last. */
-		if (!strcasecmp(a->final, "+CME ERROR: 14"))
+		if (sim_busy(a))
 			return CARD_BUSY;
 		log_warn("at: %s: the modem refused an envelope: %s", c->name, a->final);
-		return CARD_OK;
+		return CARD_REFUSED;
 	}
 	for (i = 0; i < a->nr_info; i++) {
 		if (at_has_prefix(a->info[i], "+CUSATE2:") ? at_parse_cusate2(a->info[i], &sw) :

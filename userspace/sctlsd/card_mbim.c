@@ -456,7 +456,7 @@ static int mbim_respond(struct card *c, const uint8_t *tr, size_t len)
 		g_error_free(status);
 	if (response)
 		mbim_message_unref(response);
-	return ret < 0 ? ret : removed(m) ? CARD_LOST : CARD_OK;
+	return ret < 0 || removed(m) ? CARD_LOST : ret > 0 ? CARD_REFUSED : CARD_OK;
 }
 
 static int mbim_envelope(struct card *c, const uint8_t *data, size_t len)
@@ -468,8 +468,8 @@ static int mbim_envelope(struct card *c, const uint8_t *data, size_t len)
 	ret = command(m, mbim_message_stk_envelope_set_new(len, data, NULL), NULL, &status);
 	if (ret > 0) {
 		ret = g_error_matches(status, MBIM_STATUS_ERROR, MBIM_STATUS_ERROR_STK_BUSY) ?
-		      CARD_BUSY : CARD_OK;
-		if (ret == CARD_OK)
+		      CARD_BUSY : CARD_REFUSED;
+		if (ret == CARD_REFUSED)
 			log_warn("mbim: %s: the modem refused an envelope: %s", c->name,
 				 status->message);
 		g_error_free(status);

@@ -30,6 +30,9 @@
 #define BUFFER_MAX		1500	/* the channel buffer granted at most */
 #define POLL_MS			20	/* STATUS while a channel is established */
 #define RECONNECT_MS		500
+#define RECONNECT_MAX_MS	5000	/* the same failure again: up to this apart */
+#define NO_CHANNELS_MS		10000	/* connected, and still no channel: say so */
+#define PROACTIVE_BURST		32	/* commands carried out before the apps' turn */
 #define PRESENCE_MS		1000
 #define BUSY_RETRIES		50	/* ENVELOPE answered 9300 */
 #define BUSY_WAIT_MS		10
@@ -68,6 +71,10 @@ struct terminal {
 
 	/* The terminal's thread's own. */
 	bool have_card;
+	bool more_proactive;		/* a burst ended with commands still to come */
+	long long next_connect, connected_at;
+	int retry_ms;
+	bool told_no_channels;
 	char last_why[sizeof(((struct card *)0)->why)];	/* logged once */
 	bool events_data, events_status;	/* SET UP EVENT LIST */
 	struct channel ch[BIP_MAX_CHANNELS + 1];
@@ -329,13 +336,19 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
 	}
 }
 
-/* Carry out and answer the card's proactive commands while it has them. */
+/*
+ * Carry out and answer the card's proactive commands while it has them, a
+ * burst at a time: the apps' connections and their waits are served in
+ * between (more_proactive says to come back at once).
+ */
 static int proactive(struct terminal *t)
 {
 	const struct card_ops *ops = t->card->ops;
+	unsigned int burst = 0;
 	uint8_t fetched[258];
-	int len = 0;
+	int len = 0, ret;
 
+	t->more_proactive = false;
 	while (t->have_card && (len = ops->fetch(t->card, fetched, sizeof(fetched))) > 0) {
 		uint8_t tr[BIP_MAX_DATA];
 		struct bip_command cmd;
@@ -357,17 +370,22 @@ static int proactive(struct terminal *t)
 			log_err("%s: cannot build the response to command %02x", t->kind, cmd.type);
 			return -1;
 		}
-		/* RECEIVE DATA: what was given leaves the buffer once written out. */
+		ret = ops->respond(t->card, b.data, b.len);
+		if (ret == CARD_LOST) {
+			card_gone(t);
+			return -1;
+		}
+		/* RECEIVE DATA: what was given leaves the buffer once delivered. */
 		c = cmd.type == BIP_RECEIVE_DATA && r.has_data ? channel_of(t, &cmd) : NULL;
-		if (c) {
+		if (c && ret == CARD_OK) {
 			memmove(c->rx, c->rx + r.data_len, c->rx_len - r.data_len);
 			c->rx_len -= r.data_len;
 			if (!c->rx_len)
 				c->announced = false;	/* the card read all it was told of */
 		}
-		if (ops->respond(t->card, b.data, b.len)) {
-			card_gone(t);
-			return -1;
+		if (++burst == PROACTIVE_BURST) {
+			t->more_proactive = true;
+			return 0;
 		}
 	}
 	if (len < 0) {
@@ -379,7 +397,8 @@ static int proactive(struct terminal *t)
 
 /*
  * An event, sent again while the card's toolkit is busy: busy with a
- * command of its own, perhaps, which is carried out first.
+ * command of its own, perhaps, which is carried out first. 0, 1 if it was
+ * not delivered, -1 if the card is lost.
  */
 static int envelope(struct terminal *t, const struct bip_event *e)
 {
@@ -394,6 +413,8 @@ static int envelope(struct terminal *t, const struct bip_event *e)
 		switch (t->card->ops->envelope(t->card, b.data, b.len)) {
 		case CARD_OK:
 			return proactive(t);
+		case CARD_REFUSED:
+			return 1;
 		case CARD_LOST:
 			card_gone(t);
 			return -1;
@@ -402,9 +423,10 @@ static int envelope(struct terminal *t, const struct bip_event *e)
 			return -1;
 		poll(NULL, 0, BUSY_WAIT_MS);
 	}
-	if (t->have_card)
-		log_warn("%s: the card stayed busy; event %02x not delivered", t->kind, e->event);
-	return 0;
+	if (!t->have_card)
+		return -1;
+	log_warn("%s: the card stayed busy; event %02x not delivered", t->kind, e->event);
+	return 1;
 }
 
 static int channel_event(struct terminal *t, unsigned int id, uint8_t info)
@@ -412,7 +434,12 @@ static int channel_event(struct terminal *t, unsigned int id, uint8_t info)
 	struct bip_event e = { .event = BIP_EVENT_CHANNEL_STATUS,
 			       .status = { status_byte(t, id), info } };
 
-	return t->events_status ? envelope(t, &e) : 0;
+	int ret = t->events_status ? envelope(t, &e) : 0;
+
+	if (ret > 0)
+		log_warn("%s: channel %u: the card was not told its status %02x", t->kind, id,
+			 e.status[0]);
+	return ret < 0 ? ret : 0;
 }
 
 static int data_event(struct terminal *t, unsigned int id)
@@ -422,10 +449,15 @@ static int data_event(struct terminal *t, unsigned int id)
 			       .status = { status_byte(t, id), BIP_CH_NO_INFO },
 			       .available = length_byte(c->rx_len) };
 
+	int ret;
+
 	if (!t->events_data || c->announced)
 		return 0;
 	c->announced = true;
-	return envelope(t, &e);
+	ret = envelope(t, &e);
+	if (ret > 0)
+		c->announced = false;	/* not delivered: the loop tells it again */
+	return ret < 0 ? ret : 0;
 }
 
 /* --- The card, coming and going --------------------------------------- */
@@ -462,14 +494,52 @@ static void card_connect(struct terminal *t)
 	uint8_t tp[32];
 	size_t tp_len = bip_profile_build(tp, sizeof(tp), BIP_MAX_CHANNELS);
 
+	if (now_ms() < t->next_connect)
+		return;
 	if (t->card->ops->connect(t->card, tp, tp_len)) {
 		t->card->ops->disconnect(t->card);
+		/* The same failure again: try less often, down to RECONNECT_MAX_MS. */
+		if (!strcmp(t->last_why, t->card->why))
+			t->retry_ms = t->retry_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS :
+				      t->retry_ms * 2;
+		else
+			t->retry_ms = RECONNECT_MS;
+		t->next_connect = now_ms() + t->retry_ms;
 		tell_why(t, "cannot reach the card through");
 		return;
 	}
 	t->have_card = true;
 	t->last_why[0] = '\0';
+	t->retry_ms = RECONNECT_MS;
+	t->connected_at = now_ms();
+	t->told_no_channels = false;
 	proactive(t);
+}
+
+/* A card that opens no channel may open them only when it starts: say so once. */
+static void check_channels(struct terminal *t, long long now)
+{
+	unsigned int i;
+
+	if (t->told_no_channels || now - t->connected_at < NO_CHANNELS_MS)
+		return;
+	for (i = 1; i <= BIP_MAX_CHANNELS; i++)
+		if (t->ch[i].open)
+			return;
+	t->told_no_channels = true;
+	log_warn("%s: the card in %s opened no channel in %d s; it may open them only when it "
+		 "starts (restart the modem or put the card in again)", t->kind, t->card->name,
+		 NO_CHANNELS_MS / 1000);
+}
+
+/* Data the card was not told of (an event not delivered): tell it now. */
+static void announce(struct terminal *t)
+{
+	unsigned int i;
+
+	for (i = 1; i <= BIP_MAX_CHANNELS && t->have_card; i++)
+		if (t->ch[i].established && t->ch[i].rx_len && !t->ch[i].announced)
+			data_event(t, i);
 }
 
 /* --- App connections -------------------------------------------------- */
@@ -606,7 +676,9 @@ static void *terminal_loop(void *arg)
 			ids[nfds++] = i;
 		}
 		/* Idle, it still looks for the card going once a second. */
-		timeout = !t->have_card ? RECONNECT_MS : active && ops->poll ? POLL_MS : PRESENCE_MS;
+		timeout = !t->have_card ? t->retry_ms : active && ops->poll ? POLL_MS : PRESENCE_MS;
+		if (t->more_proactive)
+			timeout = 0;
 		if (poll(fds, nfds, timeout) < 0 && errno != EINTR) {
 			log_err("%s: poll: %s", t->kind, strerror(errno));
 			return NULL;
@@ -617,10 +689,13 @@ static void *terminal_loop(void *arg)
 		if (!t->have_card)
 			continue;
 		/* What the card's side said unasked: proactive commands, a restart. */
-		if (card_fd >= 0 && fds[1].revents && (ops->input(t->card) || proactive(t))) {
+		if (card_fd >= 0 && fds[1].revents && ops->input(t->card)) {
 			card_gone(t);
 			continue;
 		}
+		if ((t->more_proactive || (card_fd >= 0 && fds[1].revents)) && proactive(t))
+			continue;
+		check_channels(t, now_ms());
 		assign(t);
 		for (i = first_app; i < nfds && t->have_card; i++) {
 			struct channel *c = &t->ch[ids[i]];
@@ -630,6 +705,7 @@ static void *terminal_loop(void *arg)
 			if (c->established && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				from_app(t, ids[i]);
 		}
+		announce(t);
 		/* A card behind a reader speaks only when spoken to: ask while busy. */
 		if (active && t->have_card && ops->poll) {
 			if (ops->poll(t->card))
@@ -654,6 +730,7 @@ int terminal_start(struct terminal *t, char *err, size_t errlen)
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
 	}
+	t->retry_ms = RECONNECT_MS;
 	ret = pthread_create(&t->thread, NULL, terminal_loop, t);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the %s thread: %s", t->kind, strerror(ret));
