@@ -1,6 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Every test of the project, as `make check` runs it: host unit tests under
-# ASan and UBSan, the uapi header on its own, checkpatch, sparse with W=1,
+# ASan and UBSan, the uapi header on its own, the SPDX lines, checkpatch, sparse with W=1,
 # then the kselftests in a VM (amd64 6.1, 6.12 and 6.12-rt, arm64 6.1 and
 # 6.12), the LLVM=1 builds for GKI-like trees and the module's imports, the
 # Android policy, then the sanitizer kernel's pass. Each step
@@ -101,6 +102,9 @@ for f in $FUZZERS; do
 		record fail "$f" "see $results/$f.log"
 	fi
 done
+
+echo "# licenses: an SPDX line in every source file and script, its text in LICENSES/"
+run_tap license_check selftests/license_check.sh
 
 echo "# uapi/linux/sctls.h compiles alone in userspace (-std=c99 -Wall -Werror)"
 if out=$(echo '#include <linux/sctls.h>' |

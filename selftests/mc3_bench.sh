@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # make bench, the MC-3 part, on the host: mc3sig --batch signing and
 # verifying on one core, against the raw HMAC limit and against one
 # `openssl dgst` process per request. usage: mc3_bench.sh MC3SIG HMAC_LIMIT

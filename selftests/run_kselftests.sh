@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the VM: run the named kselftest programs of DIR one after another,
 # each one's TAP followed by "# sctls-exit NAME STATUS" for check.sh.
 # usage: run_kselftests.sh DIR NAME...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # The module's imports against its allow-list: every symbol `nm -u` names
 # in each given sctls.ko must be listed in kmod/symbols.allow, whose entries
 # were each checked against Android's GKI symbol lists (see its header). A

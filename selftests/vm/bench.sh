@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the VM, for `make bench`: every path to one echo backend, then the
 # measurements. usage: bench.sh SCTLS_KO SCTLSD BENCH
 set -eu

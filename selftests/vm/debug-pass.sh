@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the sanitizer kernel's VM: the kernel-facing kselftests, systematic
 # fault injection, the fuzzer's regression programs, a bounded fuzzing run,
 # then the module's unload and kmemleak. Each step is TAP; the kernel's own

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the VM, for `make demo`: the gateway end to end. Loads sctls.ko,
 # starts the simulated card and the helper, and fetches the card's page with
 # curl as any app would, then shows the kernel's counters.

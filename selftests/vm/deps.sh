@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Install, idempotently, every Debian package that building, testing and the
 # demo need, then fetch what is not installed (fetch-root, gki-tree). Does
 # nothing when all are present; when something is missing and we are not

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the VM, for `make bench`: the modem's AT link. cardsim --modem as
 # the modem and card, sctlsd --link 4116=at:...; a page fetched over HTTPS
 # at several line speeds, each against its own ceiling: the line carries

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Inside the VM, for `make bench`: the PC/SC path. pcscd with vpcd, cardsim
 # as the card, sctlsd --link 4116=pcsc:...; page transfers timed, and the
 # APDUs they took counted by cardsim. usage: pcsc_bench.sh SCTLS_KO SCTLSD CARDSIM

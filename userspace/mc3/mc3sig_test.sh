@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # mc3sig as a user runs it, against `openssl dgst` as an independent oracle.
 # TAP on stdout. usage: mc3sig_test.sh MC3SIG
 set -uo pipefail
