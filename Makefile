@@ -41,6 +41,9 @@ SELFTESTS := device_test datapath_test scale_test netlink_test security_test sct
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test mc3_test bip_test at_test
+# The shell tests' libraries, sourced from beside them: named as targets,
+# so that make does not take them for intermediate files.
+SELFTEST_SH_LIB = $(BUILD)/selftests/lib/tap.sh $(BUILD)/selftests/lib/card.sh
 
 .PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
 	fuzzers fuzz debug-kernel fuzz-kernel vm-soak \
@@ -192,7 +195,8 @@ override PKG_CONFIG := PKG_CONFIG_SYSROOT_DIR=$(CROSS_ROOT) \
 	pkg-config --static
 
 .PHONY: cross-userspace
-cross-userspace: $(PROGRAMS) $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/selftests/bench
+cross-userspace: $(PROGRAMS) $(SELFTESTS:%=$(BUILD)/selftests/%) $(SELFTEST_SH_LIB) \
+	$(BUILD)/selftests/bench
 endif
 
 PREFIX ?= /usr/local
@@ -205,14 +209,14 @@ install: $(BUILD)/lib/libmc3.so.1 $(BUILD)/bin/mc3sig
 	install -D -m 0755 $(BUILD)/bin/mc3sig $(DESTDIR)$(PREFIX)/bin/mc3sig
 	install -D -m 0644 userspace/mc3/mc3sig.1 $(DESTDIR)$(PREFIX)/share/man/man1/mc3sig.1
 
-selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(BUILD)/asan/sctlsd $(BUILD)/asan/cardsim \
-	$(BUILD)/asan/sctls
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(SELFTEST_SH_LIB) $(BUILD)/asan/sctlsd \
+	$(BUILD)/asan/cardsim $(BUILD)/asan/sctls
 
-$(BUILD)/selftests/lib/tap.sh: selftests/lib/tap.sh
+$(BUILD)/selftests/lib/%.sh: selftests/lib/%.sh
 	@mkdir -p $(@D)
 	install -m 0644 $< $@
 
-$(BUILD)/selftests/%: selftests/%.sh $(BUILD)/selftests/lib/tap.sh
+$(BUILD)/selftests/%: selftests/%.sh $(SELFTEST_SH_LIB)
 	@mkdir -p $(@D)
 	install -m 0755 $< $@
 

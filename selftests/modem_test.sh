@@ -9,6 +9,8 @@
 # Needs SCTLS_KO, SCTLSD and CARDSIM; root.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+FETCH_TIMEOUT=120
+. "$(dirname "$0")/lib/card.sh"
 
 face=${FACE:-at}
 work=/tmp/sctls-$face
@@ -31,12 +33,7 @@ mbim)	sim=--mbim
 *)	echo "Bail out! FACE is at or mbim, not '$face'"
 	exit 1 ;;
 esac
-psk_id=client1
-psk_key=00112233445566778899aabbccddeeff
-url=https://127.0.0.1:4116
 plan=15
-
-count() { grep -c "$1" "$2" 2>/dev/null; }
 
 # An AT port's line speed, BAUD (0: as fast as may be); MBIM has none.
 line() { [ $face = at ] && echo "--baud ${BAUD:-0}"; }
@@ -54,14 +51,6 @@ start_modem() {
 	wait_for 60 eval '[ "$(count "listens on port" "$work/sctlsd.log")" -ge $((before + 2)) ]'
 }
 
-fetch() { curl -sS --max-time 120 --cacert "$work/card.pem" "$@"; }
-
-psk_fetch() {
-	printf 'GET / HTTP/1.1\r\nHost: card\r\nConnection: close\r\n\r\n' |
-		timeout 60 openssl s_client -quiet -ign_eof -connect 127.0.0.1:4116 \
-			-psk_identity "$psk_id" -psk "$psk_key" "$@" 2>/dev/null |
-		sed '1,/^\r$/d'
-}
 
 cleanup() {
 	stop $sctlsd $cardsim $holder $proxy
@@ -78,12 +67,7 @@ if [ $face = mbim ] && "$SCTLSD" --help 2>&1 | grep -q "no mbim:DEVICE links"; t
 	exit 0
 fi
 echo "1..$plan"
-rm -rf "$work"
-mkdir -p "$work/www"
-printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$work/www/index.html"
-head -c $((64 << 10)) /dev/urandom >"$work/www/page.bin"
-head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
-: >"$work/sctlsd.log"
+make_pages
 
 if ! insmod "$SCTLS_KO"; then
 	echo "Bail out! insmod failed"
@@ -97,24 +81,8 @@ if ! wait_for 10 grep -q "info: ready" "$work/sctlsd.log" || ! start_modem; then
 	exit 1
 fi
 
-check "curl, X.509, through the modem ($face): the page byte-exact" \
-	eval 'fetch "$url/" | cmp -s - "$work/www/index.html"'
-check "openssl s_client, TLS 1.3 PSK: the page byte-exact" \
-	eval 'psk_fetch -tls1_3 | cmp -s - "$work/www/index.html"'
-check "64 KiB through RECEIVE and SEND DATA, intact" \
-	eval 'fetch "$url/page.bin" | cmp -s - "$work/www/page.bin"'
+check_pages "the modem ($face)"
 
-three_on_two() {
-	local i pids=() bad=0 waited
-	waited=$(count "waited .* for a channel" "$work/sctlsd.log")
-	for i in 1 2 3; do
-		fetch -o "$work/got.$i" "$url/page.bin" &
-		pids+=($!)
-	done
-	for i in "${pids[@]}"; do wait "$i" || bad=1; done
-	for i in 1 2 3; do cmp -s "$work/got.$i" "$work/www/page.bin" || bad=1; done
-	[ $bad = 0 ] && [ "$(count "waited .* for a channel" "$work/sctlsd.log")" -gt "$waited" ]
-}
 check "three clients, a two-channel card: all three served, the third waited" three_on_two
 
 modem_gone() {
@@ -156,10 +124,7 @@ check "the modem restarted mid-transfer: the client is reset, BIP claimed again"
 malformed() {
 	stop $cardsim
 	start_modem --malformed || return 1
-	grep -q "broken command .*: the terminal answered $not_understood" "$work/cardsim.log" &&
-		grep -q "broken command .*: the terminal answered 36" "$work/cardsim.log" &&
-		grep -q "broken command .*: the terminal answered 32" "$work/cardsim.log" &&
-		fetch "$url/" | cmp -s - "$work/www/index.html"
+	broken_answered $not_understood 36 32 && fetch "$url/" | cmp -s - "$work/www/index.html"
 }
 check "broken proactive commands get $not_understood, 36 and 32; the card is served on" malformed
 
@@ -287,14 +252,6 @@ else
 	ok "a modem without +CUSATEND # SKIP an AT modem's"
 fi
 
-sigterm() {
-	kill -TERM $sctlsd
-	wait $sctlsd
-	local rc=$?
-	sctlsd=
-	[ $rc -eq 0 ]
-}
 check "SIGTERM: sctlsd stops cleanly with status 0" sigterm
 
-[ $failed -eq 0 ] || { echo "# logs:"; tail -n 40 "$work"/*.log | sed 's/^/# /'; }
-[ $failed -eq 0 ]
+finish 40

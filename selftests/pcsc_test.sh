@@ -7,16 +7,12 @@
 # through sctls.ko. Prints TAP. Needs SCTLS_KO, SCTLSD and CARDSIM; root.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/card.sh"
 
 work=/tmp/sctls-pcsc
-psk_id=client1
-psk_key=00112233445566778899aabbccddeeff
-url=https://127.0.0.1:4116
 reader="Virtual PCD"
 vpcd_port=35963
 plan=11
-
-count() { grep -c "$1" "$2" 2>/dev/null; }
 
 # The card in vpcd's reader; sctlsd sees its channels open.
 start_cardsim() {
@@ -30,14 +26,6 @@ start_cardsim() {
 	wait_for 20 eval '[ "$(count "listens on port" "$work/sctlsd.log")" -ge $((before + 2)) ]'
 }
 
-fetch() { curl -sS --max-time 60 --cacert "$work/card.pem" "$@"; }
-
-psk_fetch() {
-	printf 'GET / HTTP/1.1\r\nHost: card\r\nConnection: close\r\n\r\n' |
-		timeout 60 openssl s_client -quiet -ign_eof -connect 127.0.0.1:4116 \
-			-psk_identity "$psk_id" -psk "$psk_key" "$@" 2>/dev/null |
-		sed '1,/^\r$/d'
-}
 
 cleanup() {
 	stop $sctlsd $cardsim $pcscd
@@ -55,12 +43,7 @@ if "$SCTLSD" --help 2>&1 | grep -q "no pcsc:READER links"; then
 	exit 0
 fi
 echo "1..$plan"
-rm -rf "$work"
-mkdir -p "$work/www"
-printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$work/www/index.html"
-head -c $((64 << 10)) /dev/urandom >"$work/www/page.bin"
-head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
-: >"$work/sctlsd.log"
+make_pages
 
 # pcscd loads vpcd from /etc/reader.conf.d; vpcd then listens for the card.
 pcscd --foreground --debug >"$work/pcscd.log" 2>&1 &
@@ -77,24 +60,8 @@ if ! wait_for 10 grep -q "info: ready" "$work/sctlsd.log" || ! start_cardsim; th
 	exit 1
 fi
 
-check "curl, X.509, through the PC/SC link: the page byte-exact" \
-	eval 'fetch "$url/" | cmp -s - "$work/www/index.html"'
-check "openssl s_client, TLS 1.3 PSK: the page byte-exact" \
-	eval 'psk_fetch -tls1_3 | cmp -s - "$work/www/index.html"'
-check "64 KiB through RECEIVE and SEND DATA, intact" \
-	eval 'fetch "$url/page.bin" | cmp -s - "$work/www/page.bin"'
+check_pages "the PC/SC link"
 
-three_on_two() {
-	local i pids=() bad=0 waited
-	waited=$(count "waited .* for a channel" "$work/sctlsd.log")
-	for i in 1 2 3; do
-		fetch -o "$work/got.$i" "$url/page.bin" &
-		pids+=($!)
-	done
-	for i in "${pids[@]}"; do wait "$i" || bad=1; done
-	for i in 1 2 3; do cmp -s "$work/got.$i" "$work/www/page.bin" || bad=1; done
-	[ $bad = 0 ] && [ "$(count "waited .* for a channel" "$work/sctlsd.log")" -gt "$waited" ]
-}
 check "three clients, a two-channel card: all three served, the third waited" three_on_two
 
 card_removed() {
@@ -117,10 +84,7 @@ check "the card back: the next fetch works, sctlsd not restarted" \
 malformed() {
 	stop $cardsim
 	start_cardsim --malformed || return 1
-	grep -q "broken command .*: the terminal answered 31" "$work/cardsim.log" &&
-		grep -q "broken command .*: the terminal answered 36" "$work/cardsim.log" &&
-		grep -q "broken command .*: the terminal answered 32" "$work/cardsim.log" &&
-		fetch "$url/" | cmp -s - "$work/www/index.html"
+	broken_answered 31 36 32 && fetch "$url/" | cmp -s - "$work/www/index.html"
 }
 check "broken proactive commands get 31, 36 and 32; the card is served on" malformed
 
@@ -166,14 +130,6 @@ queue_timeout() {
 }
 check "more clients than channels: the one that waited too long is reset" queue_timeout
 
-sigterm() {
-	kill -TERM $sctlsd
-	wait $sctlsd
-	local rc=$?
-	sctlsd=
-	[ $rc -eq 0 ]
-}
 check "SIGTERM: sctlsd stops cleanly with status 0" sigterm
 
-[ $failed -eq 0 ] || { echo "# logs:"; tail -n 30 "$work"/*.log | sed 's/^/# /'; }
-[ $failed -eq 0 ]
+finish 30

@@ -658,19 +658,30 @@ static int at_cusata(struct modem *m, enum form form, const char *args)
 	return RESULT_OK;
 }
 
+/*
+ * The one hex string of +CUSATT=, +CUSATE= into buf, *len its length: -1
+ * to go on, else the answer (the test form's OK, or an error).
+ */
+static int set_hex(enum form form, const char *args, uint8_t *buf, size_t cap, long *len)
+{
+	if (form == FORM_TEST)
+		return RESULT_OK;
+	if (form != FORM_SET)
+		return form == FORM_ACTION ? CME_BAD_PARAMETERS : CME_NOT_SUPPORTED;
+	*len = one_hex(args, buf, cap);
+	return *len < 0 ? CME_BAD_PARAMETERS : -1;
+}
+
 static int at_cusatt(struct modem *m, enum form form, const char *args)
 {
 	uint8_t tr[BIP_MAX_DATA];
 	unsigned int sw;
 	long len;
+	int ret;
 
-	if (form == FORM_TEST)
-		return RESULT_OK;
-	if (form != FORM_SET)
-		return form == FORM_ACTION ? CME_BAD_PARAMETERS : CME_NOT_SUPPORTED;
-	len = one_hex(args, tr, sizeof(tr));
-	if (len < 0)
-		return CME_BAD_PARAMETERS;
+	ret = set_hex(form, args, tr, sizeof(tr), &len);
+	if (ret >= 0)
+		return ret;
 	if (!m->enabled || !m->outstanding)
 		return CME_NOT_ALLOWED;
 	sw = card_send(m, BIP_INS_TERMINAL_RESPONSE, tr, len, NULL, NULL);
@@ -698,14 +709,11 @@ static int at_cusate(struct modem *m, enum form form, const char *args)
 	size_t resp_len;
 	unsigned int sw;
 	long len;
+	int ret;
 
-	if (form == FORM_TEST)
-		return RESULT_OK;
-	if (form != FORM_SET)
-		return form == FORM_ACTION ? CME_BAD_PARAMETERS : CME_NOT_SUPPORTED;
-	len = one_hex(args, env, sizeof(env));
-	if (len < 0)
-		return CME_BAD_PARAMETERS;
+	ret = set_hex(form, args, env, sizeof(env), &len);
+	if (ret >= 0)
+		return ret;
 	if (!m->enabled)
 		return CME_NOT_ALLOWED;
 	sw = card_send(m, BIP_INS_ENVELOPE, env, len, resp, &resp_len);

@@ -17,8 +17,4 @@ const char link_mbim_usage[] =
 	"                                modem (/dev/cdc-wdmN): its STK service,\n"
 	"                                through mbim-proxy when one runs";
 
-const struct link_ops link_mbim_ops = {
-	.scheme = "mbim", .parse = mbim_parse, .start = toolkit_start, .connect = toolkit_connect,
-	.connected = toolkit_connected, .send = link_stream_send, .recv = toolkit_recv,
-	.shutdown = link_stream_shutdown, .close = toolkit_close,
-};
+const struct link_ops link_mbim_ops = TOOLKIT_LINK_OPS("mbim", mbim_parse);

@@ -17,8 +17,4 @@ const char link_pcsc_usage[] =
 	"                                start, or an index) speaking BIP in UICC\n"
 	"                                server mode; ports on one reader share it";
 
-const struct link_ops link_pcsc_ops = {
-	.scheme = "pcsc", .parse = pcsc_parse, .start = toolkit_start, .connect = toolkit_connect,
-	.connected = toolkit_connected, .send = link_stream_send, .recv = toolkit_recv,
-	.shutdown = link_stream_shutdown, .close = toolkit_close,
-};
+const struct link_ops link_pcsc_ops = TOOLKIT_LINK_OPS("pcsc", pcsc_parse);

@@ -148,8 +148,4 @@ static int at_parse(struct link *link, const char *arg, char *err, size_t errlen
 	return toolkit_parse(link, arg, &card_at_ops, err, errlen);
 }
 
-const struct link_ops link_at_ops = {
-	.scheme = "at", .parse = at_parse, .start = toolkit_start, .connect = toolkit_connect,
-	.connected = toolkit_connected, .send = link_stream_send, .recv = toolkit_recv,
-	.shutdown = link_stream_shutdown, .close = toolkit_close,
-};
+const struct link_ops link_at_ops = TOOLKIT_LINK_OPS("at", at_parse);

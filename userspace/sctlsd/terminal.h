@@ -49,4 +49,12 @@ int toolkit_connected(int fd);
 ssize_t toolkit_recv(int fd, void *buf, size_t len);
 void toolkit_close(int fd, bool reset);
 
+/* The link_ops of such a kind: its scheme, and its parse calling toolkit_parse. */
+#define TOOLKIT_LINK_OPS(name, parse_fn) {					\
+	.scheme = (name), .parse = (parse_fn), .start = toolkit_start,		\
+	.connect = toolkit_connect, .connected = toolkit_connected,		\
+	.send = link_stream_send, .recv = toolkit_recv,				\
+	.shutdown = link_stream_shutdown, .close = toolkit_close,		\
+}
+
 #endif
