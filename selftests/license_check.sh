@@ -40,9 +40,10 @@ else
 	for f in $missing; do echo "# no SPDX line: $f"; done
 fi
 unknown=
-for id in $(git grep -h -o 'SPDX-License-Identifier: .*' -- $files |
-	    sed 's/SPDX-License-Identifier: //; s/ *\*\/.*$//' | tr '()' '  ' | tr ' ' '\n' |
-	    grep -v -x -e '' -e OR -e AND -e WITH | sort -u); do
+# The SPDX line itself, in the first three lines: not the words elsewhere.
+for id in $(for f in $files; do head -n 3 "$f"; done |
+	    sed -n 's/.*SPDX-License-Identifier: //p' | sed 's/ *\*\/.*$//' |
+	    tr '()' '  ' | tr ' ' '\n' | grep -v -x -e '' -e OR -e AND -e WITH | sort -u); do
 	known "$id" || unknown="$unknown $id"
 done
 if [ -z "$unknown" ]; then
