@@ -34,10 +34,14 @@ LINUX_SOURCE_TAR = $(shell ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort 
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi
+# One release number for the module, the programs, the library and the
+# packages (dkms.conf and debian/changelog must agree: make check checks).
+VERSION := $(shell cat $(CURDIR)/VERSION)
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(CURDIR)/uapi \
+	-DSCTLS_VERSION='"$(VERSION)"'
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test modem_test mbim_test
+SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test modem_test mbim_test service_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
 UNIT_TESTS := frame_test mc3_test bip_test at_test
@@ -45,7 +49,7 @@ UNIT_TESTS := frame_test mc3_test bip_test at_test
 # so that make does not take them for intermediate files.
 SELFTEST_SH_LIB = $(BUILD)/selftests/lib/tap.sh $(BUILD)/selftests/lib/card.sh
 
-.PHONY: all module programs selftests unit-tests deps check demo bench vm-shell clean install \
+.PHONY: all tests module programs selftests unit-tests deps check demo bench vm-shell clean install uninstall modules_install \
 	fuzzers fuzz debug-kernel fuzz-kernel vm-soak \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
@@ -81,13 +85,17 @@ MC3_HDR := $(wildcard userspace/mc3/*.h)
 KFUZZ := $(BUILD)/kfuzz/kfuzz
 PROGRAMS := $(BUILD)/bin/sctlsd $(BUILD)/bin/cardsim $(BUILD)/bin/sctls $(BUILD)/bin/mc3sig
 
-all: module programs selftests unit-tests fuzzers $(BUILD)/asan/mc3sig $(KFUZZ)
+# Plain make: what a user runs. The tests need more (clang, the kernel's
+# source for kselftest.h): make tests, or make check.
+all: module programs
+
+tests: selftests unit-tests fuzzers $(BUILD)/asan/mc3sig $(KFUZZ)
 
 programs: $(PROGRAMS)
 
 # The programs, and the same under ASan and UBSan for the tests.
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
-		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc
+		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) \
 		$(if $(findstring /asan/,$@),$(SANITIZE)) -o $@ $(SCTLSD_SRC) $(PCSC_LIBS) $(MBIM_LIBS) \
@@ -122,38 +130,38 @@ $(LINUX_TOOLS)/.stamp:
 	touch $@
 
 $(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/cardsim/*.h) \
-		$(BIP_HDR)
+		$(BIP_HDR) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(CARDSIM_SRC) -lssl -lcrypto
 
 $(BUILD)/bin/sctls $(BUILD)/asan/sctls: $(CLI_SRC) $(wildcard userspace/sctls/*.h) \
-		uapi/linux/sctls.h
+		uapi/linux/sctls.h VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(NL_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
 		-o $@ $(CLI_SRC) $(NL_LIBS)
 
 # libmc3: a shared library exporting only its API (mc3.h's MC3_API).
-$(BUILD)/lib/libmc3.so.1: $(MC3_LIB_SRC) $(MC3_HDR)
+$(BUILD)/lib/libmc3.so.1: $(MC3_LIB_SRC) $(MC3_HDR) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -shared \
 		-Wl,-soname,libmc3.so.1 -Wl,--no-undefined -o $@ $(MC3_LIB_SRC) -lcrypto
 	ln -sf libmc3.so.1 $(BUILD)/lib/libmc3.so
 
 ifeq ($(CROSS_ROOT),)
-$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1
+$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1 VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto \
 		-Wl,-rpath,'$$ORIGIN/../lib'
 else
 # Static: the library's sources built in.
-$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
+$(BUILD)/bin/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) -o $@ $< $(MC3_LIB_SRC) -lcrypto
 endif
 
 # For the tests: the library's sources built in, under ASan and UBSan.
-$(BUILD)/asan/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR)
+$(BUILD)/asan/mc3sig: userspace/mc3/mc3sig.c $(MC3_LIB_SRC) $(MC3_HDR) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -o $@ $< $(MC3_LIB_SRC) -lcrypto
 
@@ -199,15 +207,74 @@ cross-userspace: $(PROGRAMS) $(SELFTESTS:%=$(BUILD)/selftests/%) $(SELFTEST_SH_L
 	$(BUILD)/selftests/bench
 endif
 
+# make install: everything a user runs, beside the module (make
+# modules_install, or DKMS: dkms.conf). DESTDIR stages it for a package.
 PREFIX ?= /usr/local
-install: $(BUILD)/lib/libmc3.so.1 $(BUILD)/bin/mc3sig
-	install -D -m 0755 $(BUILD)/lib/libmc3.so.1 $(DESTDIR)$(PREFIX)/lib/libmc3.so.1
-	ln -sf libmc3.so.1 $(DESTDIR)$(PREFIX)/lib/libmc3.so
-	install -D -m 0644 userspace/mc3/mc3.h $(DESTDIR)$(PREFIX)/include/mc3.h
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	sed 's|@PREFIX@|$(PREFIX)|' userspace/mc3/mc3.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/mc3.pc
-	install -D -m 0755 $(BUILD)/bin/mc3sig $(DESTDIR)$(PREFIX)/bin/mc3sig
-	install -D -m 0644 userspace/mc3/mc3sig.1 $(DESTDIR)$(PREFIX)/share/man/man1/mc3sig.1
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# udev, sysusers.d and modules-load.d read /usr/lib and /etc, not /usr/local.
+SYSTEM_CONF_DIR = $(if $(filter /usr,$(PREFIX)),/usr/lib,/etc)
+UDEVRULESDIR ?= $(SYSTEM_CONF_DIR)/udev/rules.d
+SYSUSERSDIR ?= $(SYSTEM_CONF_DIR)/sysusers.d
+MODULESLOADDIR ?= $(SYSTEM_CONF_DIR)/modules-load.d
+INSTALLED := $(SBINDIR)/sctlsd $(BINDIR)/sctls $(BINDIR)/cardsim $(BINDIR)/mc3sig \
+	$(LIBDIR)/libmc3.so.1 $(LIBDIR)/libmc3.so $(INCLUDEDIR)/mc3.h $(LIBDIR)/pkgconfig/mc3.pc \
+	$(MANDIR)/man8/sctlsd.8 $(MANDIR)/man8/sctls.8 $(MANDIR)/man1/cardsim.1 \
+	$(MANDIR)/man1/mc3sig.1 $(UNITDIR)/sctlsd.service $(UDEVRULESDIR)/60-sctls.rules \
+	$(SYSUSERSDIR)/sctls.conf $(MODULESLOADDIR)/sctls.conf
+
+# The installed mc3sig finds libmc3 where the system looks, with no rpath.
+$(BUILD)/install/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1 VERSION
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto
+
+install: $(BUILD)/bin/sctlsd $(BUILD)/bin/sctls $(BUILD)/bin/cardsim $(BUILD)/install/mc3sig \
+		$(BUILD)/lib/libmc3.so.1
+	install -D -m 0755 $(BUILD)/bin/sctlsd $(DESTDIR)$(SBINDIR)/sctlsd
+	install -D -m 0755 $(BUILD)/bin/sctls $(DESTDIR)$(BINDIR)/sctls
+	install -D -m 0755 $(BUILD)/bin/cardsim $(DESTDIR)$(BINDIR)/cardsim
+	install -D -m 0755 $(BUILD)/install/mc3sig $(DESTDIR)$(BINDIR)/mc3sig
+	install -D -m 0644 $(BUILD)/lib/libmc3.so.1 $(DESTDIR)$(LIBDIR)/libmc3.so.1
+	ln -sf libmc3.so.1 $(DESTDIR)$(LIBDIR)/libmc3.so
+	install -D -m 0644 userspace/mc3/mc3.h $(DESTDIR)$(INCLUDEDIR)/mc3.h
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		userspace/mc3/mc3.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/mc3.pc
+	install -D -m 0644 userspace/sctlsd/sctlsd.8 $(DESTDIR)$(MANDIR)/man8/sctlsd.8
+	install -D -m 0644 userspace/sctls/sctls.8 $(DESTDIR)$(MANDIR)/man8/sctls.8
+	install -D -m 0644 userspace/cardsim/cardsim.1 $(DESTDIR)$(MANDIR)/man1/cardsim.1
+	install -D -m 0644 userspace/mc3/mc3sig.1 $(DESTDIR)$(MANDIR)/man1/mc3sig.1
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/sctlsd|$(SBINDIR)/sctlsd|; s|/etc/sctls/|$(SYSCONFDIR)/sctls/|' \
+		dist/sctlsd.service >$(DESTDIR)$(UNITDIR)/sctlsd.service
+	install -D -m 0644 dist/60-sctls.rules $(DESTDIR)$(UDEVRULESDIR)/60-sctls.rules
+	install -D -m 0644 dist/sctls.sysusers $(DESTDIR)$(SYSUSERSDIR)/sctls.conf
+	install -D -m 0644 dist/modules-load.conf $(DESTDIR)$(MODULESLOADDIR)/sctls.conf
+	@# The configuration is the user's: never overwritten.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf ] || \
+		install -D -m 0644 dist/sctlsd.conf $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf ] || \
+		install -D -m 0644 dist/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf
+
+# The configuration stays unless it is as installed.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	! cmp -s dist/sctlsd.conf $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf
+	! cmp -s dist/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/sctls 2>/dev/null
+
+# The module into /lib/modules/KVER/updates (INSTALL_MOD_PATH=DESTDIR), then
+# depmod; DKMS does the same for every kernel installed later.
+modules_install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
+		modules_install
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%) $(SELFTEST_SH_LIB) $(BUILD)/asan/sctlsd \
 	$(BUILD)/asan/cardsim $(BUILD)/asan/sctls
@@ -257,7 +324,7 @@ FUZZ_SECONDS ?= 300
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
-	-fsanitize=fuzzer,address,undefined
+	-DSCTLS_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: userspace/mc3/%.c $(MC3_LIB_SRC) $(MC3_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -o $@ $< $(MC3_LIB_SRC) -lcrypto
@@ -311,7 +378,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory check-after-deps
 
-check-after-deps: all arm64
+check-after-deps: all tests arm64
 	@KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) LINUX_TOOLS=$(LINUX_TOOLS) \
 		SELFTESTS="$(SELFTESTS)" UNIT_TESTS="$(UNIT_TESTS)" FUZZERS="$(FUZZERS)" \
 		DEBUG_SERIES="$(DEBUG_SERIES)" KFUZZ=$(KFUZZ) CHECK_STEPS="$(CHECK_STEPS)" \

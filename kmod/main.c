@@ -201,3 +201,4 @@ module_exit(sctls_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Smart-card TLS gateway: loopback port 4116 to a helper through /dev/sctls");
 MODULE_AUTHOR("The sctls developers");
+MODULE_VERSION(SCTLS_VERSION);

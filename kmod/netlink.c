@@ -440,6 +440,9 @@ static struct genl_family sctls_genl_family __ro_after_init = {
 	.n_mcgrps = SCTLS_NR_MCGRPS,
 };
 
+/* `sctls show` loads the module: genetlink asks for this alias. */
+MODULE_ALIAS_GENL_FAMILY(SCTLS_GENL_NAME);
+
 /*
  * An event message of @size bytes of attributes, or NULL. Whether anyone
  * listens is not asked first: genl_has_listeners() needs

@@ -103,6 +103,9 @@ for f in $FUZZERS; do
 	fi
 done
 
+echo "# the programs' options, versions and usage errors (ASan, UBSan)"
+run_tap cli_test env ASAN_OPTIONS=detect_leaks=1 selftests/cli_test.sh "$BUILD/asan"
+
 echo "# licenses: an SPDX line in every source file and script, its text in LICENSES/"
 run_tap license_check selftests/license_check.sh
 
@@ -258,8 +261,9 @@ others=$(for d in /usr/src/linux-headers-*-amd64; do
 [ -n "$others" ] || record skip "tests on another kernel series" "only $main_series is installed"
 for other in $others; do
 	kver=$(release_of "$other")
-	if [ ! -r "/boot/vmlinuz-$kver" ]; then
-		record skip "tests on $kver" "no /boot/vmlinuz-$kver"
+	amd64=$(selftests/vm/fetch-root --path amd64 2>/dev/null)
+	if [ ! -r "$amd64/boot/vmlinuz-$kver" ] && [ ! -r "/boot/vmlinuz-$kver" ]; then
+		record skip "tests on $kver" "no vmlinuz-$kver (make deps)"
 		continue
 	fi
 	copy=$(module_copy "$(series "$other")")

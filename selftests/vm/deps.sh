@@ -9,8 +9,7 @@ set -eu
 pkgs="build-essential pkg-config cpio xz-utils kmod iproute2 perl python3
 clang libclang-rt-14-dev
 nginx libnginx-mod-stream socat
-linux-headers-amd64 linux-image-amd64 linux-source
-linux-headers-6.12-amd64 linux-image-6.12-amd64
+linux-headers-amd64 linux-source linux-headers-6.12-amd64
 qemu-system-x86 busybox-static sparse iptables
 flex bison bc libelf-dev
 libnl-genl-3-dev libjson-c-dev libssl-dev openssl curl libcap-dev
@@ -34,14 +33,31 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# A fresh machine may have stale or empty package lists.
 	apt-get update -q
+	# What is installed here is for the tests: the nginx it brings must not
+	# serve port 80, now or after a reboot. policy-rc.d stops
+	# invoke-rc.d and deb-systemd-invoke; ours is removed afterwards.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=0
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' >$policy
+		chmod 0755 $policy
+		own_policy=1
+		trap 'rm -f $policy' EXIT
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
+	[ $own_policy = 0 ] || { rm -f $policy; trap - EXIT; }
+	case " $missing " in
+	*" nginx "*) systemctl disable nginx.service >/dev/null 2>&1 || true ;;
+	esac
 fi
 
 # What is fetched or prepared once and cached outside the clone (each does
-# nothing when current): the arm64 and PREEMPT_RT kernels, unpacked rather
-# than installed, and the GKI-like clang trees.
+# nothing when current): the kernels the VM boots, unpacked rather than
+# installed so that the host's boot kernel stays its own (amd64: those of
+# the installed headers; arm64; PREEMPT_RT), and the GKI-like clang trees.
 here=$(dirname "$0")
+"$here/fetch-root" amd64 >/dev/null
 "$here/fetch-root" arm64 >/dev/null
 "$here/fetch-root" rt >/dev/null
 "$here/gki-tree" 6.1 >/dev/null

@@ -96,7 +96,11 @@ static void usage(FILE *out)
 "                            clients wait to be accepted\n"
 "  --io-size N               bytes per TLS read or write, 256..16384\n"
 "                            (default 1024)\n"
-"  -h, --help                this text\n");
+"  -V, --version             print the version and exit\n"
+"  -h, --help                this text\n"
+"\n"
+"Exit status: 0 after SIGTERM/SIGINT (--vpcd: when vpcd hangs up); 1 when\n"
+"it cannot serve; 2 for bad options. See cardsim(1).\n");
 }
 
 static int parse_num(const char *text, long min, long max, long *out)
@@ -272,6 +276,7 @@ int main(int argc, char **argv)
 		{ "modem-reset-after", required_argument, NULL, OPT_RESET_AFTER },
 		{ "modem-no-session-end", no_argument, NULL, OPT_NO_SESSION_END },
 		{ "modem-slow-start", required_argument, NULL, OPT_SLOW_START },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -288,7 +293,7 @@ int main(int argc, char **argv)
 	SSL_CTX *ctx;
 	FILE *f;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "Vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			listen_spec = optarg;
@@ -421,11 +426,14 @@ int main(int argc, char **argv)
 			modem.slow_start_ms = num;
 			modem_option = at_option = "--modem-slow-start";
 			break;
+		case 'V':
+			printf("cardsim %s\n", SCTLS_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
+		default:	/* getopt said what */
+			fprintf(stderr, "Try 'cardsim --help'.\n");
 			return 2;
 		}
 	}
@@ -496,6 +504,6 @@ int main(int argc, char **argv)
 	}
 
 bad:
-	fprintf(stderr, "cardsim: %s\n", err);
+	fprintf(stderr, "cardsim: %s\nTry 'cardsim --help'.\n", err);
 	return 2;
 }

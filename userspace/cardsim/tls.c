@@ -10,6 +10,27 @@
 
 static const struct tls_options *psk_opt;	/* for the PSK callback */
 
+/*
+ * Why OpenSSL's last call failed, never NULL: the first reason queued, the
+ * most precise, unless a file could not be opened: then the system's.
+ */
+static const char *openssl_why(void)
+{
+	const char *why = NULL;
+	unsigned long e;
+
+	while ((e = ERR_get_error())) {
+		if (ERR_SYSTEM_ERROR(e)) {
+			why = strerror(ERR_GET_REASON(e));
+			ERR_clear_error();
+			break;
+		}
+		if (!why)	/* the first is the most precise */
+			why = ERR_reason_error_string(e);
+	}
+	return why ? why : "unknown error";
+}
+
 static unsigned int psk_server_cb(SSL *ssl, const char *identity,
 				  unsigned char *psk, unsigned int max_len)
 {
@@ -82,7 +103,7 @@ static int self_signed(SSL_CTX *ctx, const char *out, char *err, size_t errlen)
 out:
 	if (ret)
 		snprintf(err, errlen, "cannot make a self-signed certificate: %s",
-			 ERR_reason_error_string(ERR_get_error()));
+			 openssl_why());
 fail:
 	if (f)
 		fclose(f);
@@ -118,12 +139,23 @@ SSL_CTX *tls_server_ctx(const struct tls_options *opt, char *err, size_t errlen)
 		}
 	}
 	if (opt->cert) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, opt->cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, opt->key ? opt->key : opt->cert,
-						SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			snprintf(err, errlen, "%s: %s", opt->cert,
-				 ERR_reason_error_string(ERR_get_error()));
+		const char *key = opt->key ? opt->key : opt->cert;
+
+		if (SSL_CTX_use_certificate_chain_file(ctx, opt->cert) != 1) {
+			snprintf(err, errlen, "--cert %s: %s", opt->cert, openssl_why());
+			goto err;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+			if (opt->key)
+				snprintf(err, errlen, "--key %s: %s", key, openssl_why());
+			else
+				snprintf(err, errlen, "--cert %s holds no usable key (%s): give --key FILE",
+					 key, openssl_why());
+			goto err;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(err, errlen, "--cert %s and its key %s do not match: %s",
+				 opt->cert, key, openssl_why());
 			goto err;
 		}
 	} else if (opt->self_signed_out && self_signed(ctx, opt->self_signed_out, err, errlen)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -47,6 +48,12 @@ static int parse_tcp(const char *arg, bool passive, struct sockaddr_storage *ss,
 	}
 	memcpy(host, arg, hlen);
 	host[hlen] = '\0';
+	/* getaddrinfo() takes 70000 and wraps it to 4464: refuse it first. */
+	if (strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	    (strlen(colon + 1) > 5 || !atoi(colon + 1) || atoi(colon + 1) > 65535)) {
+		snprintf(err, errlen, "port %s: expected 1..65535", colon + 1);
+		return -1;
+	}
 	if (passive)
 		hints.ai_flags = AI_PASSIVE;
 	ret = getaddrinfo(host, colon + 1, &hints, &res);

@@ -106,6 +106,9 @@ MC3_API int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *a
 MC3_API enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req,
 				    time_t now, char *err, size_t errlen);
 
+/* The library's release, as "MAJOR.MINOR.PATCH" (the soname is libmc3.so.1). */
+MC3_API const char *mc3_version(void);
+
 #ifdef __cplusplus
 }
 #endif

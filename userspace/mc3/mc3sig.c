@@ -45,6 +45,7 @@ static const char usage[] =
 "                        \"denied: REASON\" or \"malformed: REASON\"\n"
 "  -w, --window S        v2: accepted age of ts in seconds (default 300)\n"
 "  -u, --pass-unknown    keep fields the table does not know (else malformed)\n"
+"  -V, --version         print mc3sig's and libmc3's versions\n"
 "  -h, --help            this text\n"
 "\n"
 "Exit status: 0 done (verify: verified), 1 verify: not verified, 2 malformed\n"
@@ -65,6 +66,15 @@ static int fail(int status, const char *fmt, const char *arg)
 	return status;
 }
 
+/* Bad usage: the reason (when getopt has not given it), then where to look. */
+static int usage_fail(const char *fmt, const char *arg)
+{
+	if (fmt)
+		fail(EXIT_BAD, fmt, arg);
+	fprintf(stderr, "Try 'mc3sig --help'.\n");
+	return EXIT_BAD;
+}
+
 /*
  * A key as long as the hash's output (HMAC gains nothing from more), in a
  * line the library itself must accept: it alone decides what a key is.
@@ -80,7 +90,7 @@ static int keygen(const struct opts *o)
 
 	EVP_MD_free(md);
 	if (!o->apikeyid)
-		return fail(EXIT_BAD, "%s", "keygen needs --apikeyid");
+		return usage_fail("%s", "keygen needs --apikeyid");
 	if (len <= 0 || len > EVP_MAX_MD_SIZE || RAND_bytes(key, len) != 1)
 		return fail(EXIT_BAD, "%s", "no random bytes from OpenSSL");
 	n = snprintf(line, sizeof(line), "%.100s %.16s %.16s %.16s hex:", o->apikeyid, o->hash,
@@ -251,9 +261,9 @@ static int sign_or_verify(const struct opts *o, int sign)
 	int status;
 
 	if (!o->keystore)
-		return fail(EXIT_BAD, "%s", "-k KEYSTORE is needed");
+		return usage_fail("%s", "-k KEYSTORE is needed");
 	if (sign && !o->apikeyid)
-		return fail(EXIT_BAD, "%s", "sign needs --apikeyid");
+		return usage_fail("%s", "sign needs --apikeyid");
 	if (mc3_keystore_load(o->keystore, &ks, err, sizeof(err)))
 		return fail(EXIT_BAD, "%s", err);
 	ctx = mc3_ctx_new(ks, 0, o->window);
@@ -281,6 +291,12 @@ static int sign_or_verify(const struct opts *o, int sign)
 	return status;
 }
 
+static int print_version(void)
+{
+	printf("mc3sig %s (libmc3 %s)\n", SCTLS_VERSION, mc3_version());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -293,6 +309,7 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "pass-unknown", no_argument, NULL, 'u' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -305,11 +322,13 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
+		return print_version();
 	if (argc < 2)
-		return fail(EXIT_BAD, "%s", "a command is needed: keygen, sign or verify (see --help)");
+		return usage_fail("%s", "a command is needed: keygen, sign or verify");
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:i:H:e:p:f:w:buh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:i:H:e:p:f:w:buVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o.keystore = optarg; break;
 		case 'i': o.apikeyid = optarg; break;
@@ -319,28 +338,29 @@ int main(int argc, char **argv)
 		case 'b': o.batch = 1; break;
 		case 'u': o.flags |= MC3_PASS_UNKNOWN; break;
 		case 'h': fputs(usage, stdout); return 0;
+		case 'V': return print_version();
 		case 'f':
 			if (strcmp(optarg, "form") && strcmp(optarg, "json"))
-				return fail(EXIT_BAD, "--format %s: use form or json", optarg);
+				return usage_fail("--format %s: use form or json", optarg);
 			o.format = optarg[0] == 'j' ? MC3_JSON : MC3_FORM;
 			break;
 		case 'w':
 			errno = 0;
 			o.window = strtoul(optarg, &end, 10);
 			if (errno || *end || !o.window || o.window > 86400)
-				return fail(EXIT_BAD, "--window %s: use 1 to 86400 seconds", optarg);
+				return usage_fail("--window %s: use 1 to 86400 seconds", optarg);
 			break;
-		default:
-			return EXIT_BAD;
+		default:	/* getopt said what */
+			return usage_fail(NULL, NULL);
 		}
 	}
 	if (optind < argc)
 		o.file = argv[optind++];
 	if (optind < argc)
-		return fail(EXIT_BAD, "unexpected argument '%s'", argv[optind]);
+		return usage_fail("unexpected argument '%s'", argv[optind]);
 	if (!strcmp(cmd, "keygen"))
 		return keygen(&o);
 	if (!strcmp(cmd, "sign") || !strcmp(cmd, "verify"))
 		return sign_or_verify(&o, cmd[0] == 's');
-	return fail(EXIT_BAD, "unknown command '%s' (keygen, sign, verify)", cmd);
+	return usage_fail("unknown command '%s' (keygen, sign, verify)", cmd);
 }

@@ -36,6 +36,7 @@ static const char usage[] =
 "options:\n"
 "  -j, --json           print JSON with the same names as the text output\n"
 "  -p, --pretty         indent the JSON\n"
+"  -V, --version        print this program's version and the loaded module's\n"
 "  -h, --help           this text\n"
 "\n"
 "Exit status: 0 done, 1 failed (the message says why), 2 bad usage.\n"
@@ -51,6 +52,22 @@ int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'sctls --help'.\n");
 	return EXIT_USAGE;
+}
+
+/* The module's version, as it says in sysfs, when it is loaded. */
+static int print_version(void)
+{
+	char line[64] = "";
+	FILE *f = fopen("/sys/module/sctls/version", "r");
+
+	printf("sctls %s\n", SCTLS_VERSION);
+	if (f && fgets(line, sizeof(line), f))
+		printf("module %s", line);
+	else
+		printf("module not loaded\n");
+	if (f)
+		fclose(f);
+	return 0;
 }
 
 static const struct {
@@ -69,6 +86,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,7 +94,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+jph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jpVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o.json = true;
@@ -84,6 +102,8 @@ int main(int argc, char **argv)
 		case 'p':
 			o.pretty = true;
 			break;
+		case 'V':
+			return print_version();
 		case 'h':
 			fputs(usage, stdout);
 			return 0;

@@ -11,16 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 
 int config_add_link(struct config *cfg, const char *text, char *err, size_t errlen)
 {
-	struct link link;
+	struct link link = { 0 };
 
-	if (link_parse(&link, text, err, errlen))
+	if (cfg->specs_only)
+		snprintf(link.spec, sizeof(link.spec), "%s", text);
+	else if (link_parse(&link, text, err, errlen))
 		return -1;
-	if (config_link_for(cfg, link.port)) {
+	if (!cfg->specs_only && config_link_for(cfg, link.port)) {
 		snprintf(err, errlen, "port %u has two links", link.port);
 		return -1;
 	}
@@ -36,6 +39,11 @@ int config_add_uids(struct config *cfg, const char *list, char *err, size_t errl
 {
 	const char *p = list;
 
+	/* An unset variable must not open the gateway to everyone. */
+	if (!*p) {
+		snprintf(err, errlen, "an empty uid list allows no one: name uids, or leave it out to allow everyone");
+		return -1;
+	}
 	while (*p) {
 		char *end;
 		unsigned long uid;
@@ -70,8 +78,11 @@ static char *trim(char *s)
 
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	char line[1024], why[512];
+	char *line = NULL, why[512] = "";
 	unsigned int lineno = 0;
+	size_t cap = 0;
+	ssize_t len;
+	struct stat st;
 	int ret = 0;
 	FILE *f = fopen(path, "r");
 
@@ -79,15 +90,26 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (!ret && fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#'), *word, *value;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		fclose(f);
+		return -1;
+	}
+	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
+		char *hash, *word, *value;
 
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(why, sizeof(why), "line too long");
+		if (memchr(line, '\0', len)) {
+			snprintf(why, sizeof(why), "binary data: not a configuration file");
 			ret = -1;
 			break;
 		}
+		if (len > CONFIG_MAX_LINE) {
+			snprintf(why, sizeof(why), "line longer than %d bytes", CONFIG_MAX_LINE);
+			ret = -1;
+			break;
+		}
+		hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
 		word = trim(line);
@@ -102,14 +124,19 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		else if (!strcmp(word, "allow-uid"))
 			ret = config_add_uids(cfg, value, why, sizeof(why));
 		else {
-			snprintf(why, sizeof(why), "unknown setting '%s' (known: link, allow-uid)", word);
+			snprintf(why, sizeof(why), "unknown setting '%.64s' (known: link, allow-uid)", word);
 			ret = -1;
 		}
 	}
-	if (ret)
+	if (!ret && ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		ret = -2;
+	}
+	if (ret == -1)
 		snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+	free(line);
 	fclose(f);
-	return ret;
+	return ret ? -1 : 0;
 }
 
 const struct link *config_link_for(const struct config *cfg, uint16_t port)
@@ -132,4 +159,16 @@ bool config_uid_allowed(const struct config *cfg, uint32_t uid)
 		if (cfg->allow_uids[i] == uid)
 			return true;
 	return false;
+}
+
+bool config_same_links(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (a->nr_links != b->nr_links)
+		return false;
+	for (i = 0; i < a->nr_links; i++)
+		if (strcmp(a->links[i].spec, b->links[i].spec))
+			return false;
+	return true;
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -18,6 +20,7 @@
 
 #include "../common/frame.h"
 #include "log.h"
+#include "notify.h"
 #include "relay.h"
 
 #define IN_BUF		(256 * 1024)
@@ -55,10 +58,18 @@ struct conn {
 	/* card -> app */
 	uint32_t tx_credit;
 	bool card_eof;
+
+	/* For the summary line at close. */
+	uint64_t to_card_bytes, to_app_bytes;
+	struct timespec started;
 };
 
 struct relay {
-	const struct config *cfg;
+	struct config *cfg;
+	relay_reread_fn reread;
+	bool link_up[CONFIG_MAX_LINKS];	/* answered at least once */
+	int link_err[CONFIG_MAX_LINKS];	/* the last probe's, said once */
+	bool ready;
 	int dev, ep, sig;
 	struct watch dev_w, sig_w;
 	uint32_t max_payload;
@@ -128,8 +139,19 @@ static void conn_unlink(struct relay *r, struct conn *c)
 	r->nr_conns--;
 }
 
-static void conn_free(struct relay *r, struct conn *c, bool reset)
+/* Forget a connection; say how it went unless why is NULL. */
+static void conn_free(struct relay *r, struct conn *c, bool reset, const char *why)
 {
+	struct timespec now;
+
+	if (why) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		log_info("connection %u closed (%s): %llu bytes to the card, %llu to the app, %.3f s",
+			 c->id, why, (unsigned long long)c->to_card_bytes,
+			 (unsigned long long)c->to_app_bytes,
+			 (double)(now.tv_sec - c->started.tv_sec) +
+			 (now.tv_nsec - c->started.tv_nsec) / 1e9);
+	}
 	conn_unlink(r, c);
 	c->link->ops->close(c->fd, reset);	/* also leaves the epoll set */
 	c->dead = true;
@@ -147,6 +169,8 @@ static void relay_bury(struct relay *r)
 		free(c);
 	}
 }
+
+static void relay_link_up(struct relay *r, const struct link *link);
 
 /* Who connected, for log lines. */
 static const char *open_who(const struct sctls_open *who)
@@ -166,7 +190,7 @@ static void conn_fail(struct relay *r, struct conn *c, const char *why)
 		 c->id, open_who(&c->who), c->link->spec, why);
 	r->stats.card_failed++;
 	relay_frame(r, SCTLS_CLOSE, 0, c->id, 0);
-	conn_free(r, c, true);
+	conn_free(r, c, true, "card link failed; reset");
 }
 
 static void conn_watch(struct relay *r, struct conn *c)
@@ -209,6 +233,7 @@ static int conn_to_card(struct relay *r, struct conn *c)
 		memmove(c->to_card, c->to_card + n, c->to_card_len - n);
 		c->to_card_len -= n;
 		c->credit_owed += n;
+		c->to_card_bytes += n;
 	}
 	/* In quarters of the window: the kernel keeps three quarters meanwhile. */
 	if (c->credit_owed >= c->window / 4) {
@@ -248,6 +273,7 @@ static int conn_from_card(struct relay *r, struct conn *c)
 		memcpy(at, &hdr, sizeof(hdr));
 		r->out_len += hdr.len;
 		c->tx_credit -= n;
+		c->to_app_bytes += n;
 	}
 	return 0;
 }
@@ -271,6 +297,7 @@ static void conn_card_event(struct relay *r, struct conn *c, uint32_t events)
 		}
 		c->connecting = false;
 		log_debug("connection %u: card link %s up", c->id, c->link->spec);
+		relay_link_up(r, c->link);
 	}
 	if ((events & (EPOLLIN | EPOLLHUP)) && conn_from_card(r, c))
 		return;
@@ -335,6 +362,9 @@ static void relay_open_conn(struct relay *r, uint32_t id, uint32_t window,
 	c->link = link;
 	c->fd = fd;
 	c->connecting = !up;
+	if (up)
+		relay_link_up(r, link);
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->window = window;
 	c->tx_credit = window;
 	c->next = r->buckets[id % BUCKETS];
@@ -386,11 +416,13 @@ static void relay_frame_in(struct relay *r, const struct sctls_frame *f)
 		if (!c->connecting && conn_from_card(r, c))
 			return;
 		break;
-	case SCTLS_CLOSE:
-		log_debug("connection %u closed (%s)", c->id,
-			  f->hdr.arg ? strerror(f->hdr.arg) : "orderly");
-		conn_free(r, c, f->hdr.arg != 0);
+	case SCTLS_CLOSE: {
+		char why[96];
+
+		snprintf(why, sizeof(why), "%s", f->hdr.arg ? strerror(f->hdr.arg) : "orderly");
+		conn_free(r, c, f->hdr.arg != 0, why);
 		return;
+	}
 	}
 	conn_watch(r, c);
 }
@@ -452,7 +484,7 @@ static int open_device(const char *device)
 	return -1;
 }
 
-struct relay *relay_new(const struct config *cfg, const char *device)
+struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn reread)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct sctls_info info;
@@ -465,6 +497,7 @@ struct relay *relay_new(const struct config *cfg, const char *device)
 		return NULL;
 	}
 	r->cfg = cfg;
+	r->reread = reread;
 	r->ep = r->sig = -1;
 	r->dev = open_device(device);
 	if (r->dev < 0)
@@ -480,6 +513,7 @@ struct relay *relay_new(const struct config *cfg, const char *device)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);	/* threads started below too */
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < cfg->nr_links; i++) {
@@ -520,7 +554,7 @@ static void relay_close_all(struct relay *r)
 			struct conn *c = r->buckets[i];
 
 			relay_frame(r, SCTLS_CLOSE, SCTLS_CLOSE_ORDERLY, c->id, 0);
-			conn_free(r, c, false);
+			conn_free(r, c, false, "sctlsd stopping");
 		}
 	}
 	relay_flush(r);
@@ -530,6 +564,124 @@ static void relay_close_all(struct relay *r)
 		 (unsigned long long)(r->stats.card_failed + r->stats.refused_link));
 }
 
+static bool link_is_socket(const struct link *link)
+{
+	return link->ops == &link_unix_ops || link->ops == &link_tcp_ops;
+}
+
+/*
+ * Ready once every link has answered: a socket link when a connection to
+ * it succeeds (a probe's or an app's); a toolkit link when its terminal
+ * started, for the terminal then waits for the card and says so itself.
+ */
+static void relay_check_ready(struct relay *r)
+{
+	size_t i;
+
+	if (r->ready)
+		return;
+	for (i = 0; i < r->cfg->nr_links; i++)
+		if (!r->link_up[i])
+			return;
+	r->ready = true;
+	log_info("ready");
+	notify("READY=1\nSTATUS=serving %zu port(s)", r->cfg->nr_links);
+}
+
+static void relay_link_up(struct relay *r, const struct link *link)
+{
+	size_t i = link - r->cfg->links;
+
+	if (r->link_up[i])
+		return;
+	r->link_up[i] = true;
+	if (r->link_err[i])
+		log_info("card link %s answers now", link->spec);
+	relay_check_ready(r);
+}
+
+/* Try each socket link that has not answered yet: connect, then close. */
+static void relay_probe_links(struct relay *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->cfg->nr_links; i++) {
+		const struct link *link = &r->cfg->links[i];
+		struct pollfd pfd = { .events = POLLOUT };
+		bool up = true;
+		int err = 0;
+
+		if (r->link_up[i])
+			continue;
+		if (!link_is_socket(link)) {
+			relay_link_up(r, link);
+			continue;
+		}
+		pfd.fd = link->ops->connect(link, &up);
+		if (pfd.fd < 0) {
+			err = -pfd.fd;
+		} else {
+			/* Bounded: a remote card may take a moment to answer. */
+			if (!up)
+				err = poll(&pfd, 1, 1000) == 1 ? link->ops->connected(pfd.fd)
+							       : ETIMEDOUT;
+			link->ops->close(pfd.fd, false);
+		}
+		if (!err) {
+			relay_link_up(r, link);
+			continue;
+		}
+		if (err != r->link_err[i]) {
+			log_warn("card link %s does not answer (%s): connections to port %u fail until it does",
+				 link->spec, strerror(err), link->port);
+			notify("STATUS=waiting for card link %s: %s", link->spec, strerror(err));
+		}
+		r->link_err[i] = err;
+	}
+}
+
+/* SIGHUP: the uid list applies at once; links only at the next start. */
+static void relay_reload(struct relay *r)
+{
+	struct config *fresh = calloc(1, sizeof(*fresh));
+	char err[512];
+
+	notify("RELOADING=1");
+	if (!fresh) {
+		log_err("reload: out of memory; the configuration in use stays");
+	} else {
+		fresh->specs_only = true;
+		if (r->reread(fresh, err, sizeof(err))) {
+			log_err("reload: %s; the configuration in use stays", err);
+		} else {
+			memcpy(r->cfg->allow_uids, fresh->allow_uids, sizeof(fresh->allow_uids));
+			r->cfg->nr_allow_uids = fresh->nr_allow_uids;
+			if (!config_same_links(r->cfg, fresh))
+				log_warn("reload: the card links changed: they apply when sctlsd restarts");
+			log_info("reloaded: %zu allowed uid(s)%s", r->cfg->nr_allow_uids,
+				 r->cfg->nr_allow_uids ? "" : " (everyone)");
+		}
+	}
+	free(fresh);
+	if (r->ready)
+		notify("READY=1");
+}
+
+/* A signal: 1 to stop, 0 to go on. */
+static int relay_signal(struct relay *r)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(r->sig, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			relay_reload(r);
+		else
+			stop = 1;
+	}
+	return stop;
+}
+
 int relay_run(struct relay *r)
 {
 	struct epoll_event evs[64];
@@ -537,10 +689,11 @@ int relay_run(struct relay *r)
 
 	for (i = 0; i < r->cfg->nr_links; i++)
 		log_info("port %u -> %s", r->cfg->links[i].port, r->cfg->links[i].spec);
-	log_info("ready");
+	relay_probe_links(r);
 
 	for (;;) {
-		int n = epoll_wait(r->ep, evs, 64, -1), k;
+		/* Until every link has answered, try them again every 2 s. */
+		int n = epoll_wait(r->ep, evs, 64, r->ready ? -1 : 2000), k;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -548,10 +701,15 @@ int relay_run(struct relay *r)
 			log_err("epoll_wait: %s", strerror(errno));
 			return 1;
 		}
+		if (!n && !r->ready)
+			relay_probe_links(r);
 		for (k = 0; k < n; k++) {
 			struct watch *w = evs[k].data.ptr;
 
 			if (w->kind == WATCH_SIGNAL) {
+				if (!relay_signal(r))
+					continue;
+				notify("STOPPING=1");
 				relay_close_all(r);
 				return 0;
 			}
@@ -577,7 +735,7 @@ void relay_free(struct relay *r)
 		return;
 	for (i = 0; i < BUCKETS; i++)
 		while (r->buckets[i])
-			conn_free(r, r->buckets[i], true);
+			conn_free(r, r->buckets[i], true, NULL);
 	relay_bury(r);
 	if (r->ep >= 0)
 		close(r->ep);

@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# sctlsd as a service, in the VM: it says "ready" (and tells systemd,
+# Type=notify) only once its card link answers; SIGHUP re-reads the
+# configuration, keeping the one in use when the new one is bad; every
+# connection ends with a summary line; under the journal each line carries
+# its priority, elsewhere the time. Prints TAP.
+# Needs SCTLS_KO, SCTLSD and CARDSIM; runs as root.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+
+work=/tmp/sctls-service
+psk=client1:00112233445566778899aabbccddeeff
+url=https://127.0.0.1:4116
+
+start_cardsim() {
+	: >"$work/cardsim.log"
+	"$CARDSIM" --listen "unix:$work/card.sock" --self-signed "$work/card.pem" --psk "$psk" \
+		2>>"$work/cardsim.log" &
+	cardsim=$!
+	wait_for 10 grep -q "ready on" "$work/cardsim.log"
+}
+
+# The systemd side of sd_notify: every datagram sent to $work/notify.
+start_listener() {
+	rm -f "$work/notify"
+	socat -u "UNIX-RECV:$work/notify" "OPEN:$work/notified,creat,append" &
+	listener=$!
+	wait_for 10 test -S "$work/notify"
+}
+
+fetch_as() {
+	setpriv --reuid "$1" --regid "$1" --clear-groups \
+		curl -sS --max-time 30 --cacert "$work/card.pem" -o /dev/null "$url/" 2>/dev/null
+}
+
+cleanup() {
+	stop $sctlsd $cardsim $listener
+	rmmod sctls 2>/dev/null
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+echo "1..8"
+rm -rf "$work"
+mkdir -p "$work"
+sctlsd= cardsim= listener=
+printf 'link 4116=unix:%s/card.sock\nallow-uid 1000\n' "$work" >"$work/sctlsd.conf"
+
+if ! insmod "$SCTLS_KO" || ! start_listener; then
+	echo "Bail out! setup failed"
+	exit 1
+fi
+
+# No card yet: sctlsd serves the device but is not ready.
+NOTIFY_SOCKET=$work/notify "$SCTLSD" -c "$work/sctlsd.conf" 2>"$work/sctlsd.log" &
+sctlsd=$!
+not_ready_without_card() {
+	wait_for 10 grep -q "card.sock does not answer" "$work/sctlsd.log" &&
+		wait_for 10 grep -q "STATUS=waiting for card link" "$work/notified" &&
+		! grep -q "info: ready" "$work/sctlsd.log" && ! grep -q "READY=1" "$work/notified"
+}
+check "no card: not ready, the log and systemd's status say which link waits" \
+	not_ready_without_card
+
+ready_with_card() {
+	start_cardsim &&
+		wait_for 20 grep -q "info: ready" "$work/sctlsd.log" &&
+		wait_for 10 grep -q "READY=1" "$work/notified" &&
+		grep -q "card.sock answers now" "$work/sctlsd.log"
+}
+check "the card comes: 'ready' in the log, READY=1 to systemd" ready_with_card
+
+summary() {
+	chmod 0644 "$work/card.pem"
+	fetch_as 1000 || return 1
+	wait_for 10 grep -Eq "connection [0-9]+ closed \(.*\): [0-9]+ bytes to the card, [1-9][0-9]* to the app, [0-9.]+ s" \
+		"$work/sctlsd.log"
+}
+check "a fetched page: a summary line with bytes each way and duration" summary
+
+reload_uids() {
+	fetch_as 1001 && return 1
+	sed -i 's/^allow-uid .*/allow-uid 1000,1001/' "$work/sctlsd.conf"
+	kill -HUP $sctlsd
+	wait_for 10 grep -q "reloaded: 2 allowed uid" "$work/sctlsd.log" &&
+		fetch_as 1001 && kill -0 $sctlsd &&
+		wait_for 10 grep -q "RELOADING=1" "$work/notified"
+}
+check "SIGHUP: a new allow-uid list applies at once, the same process" reload_uids
+
+reload_bad() {
+	sed -i 's/^allow-uid .*/allow-uid 1000,oops/' "$work/sctlsd.conf"
+	kill -HUP $sctlsd
+	wait_for 10 grep -q "reload: .*sctlsd.conf:2: .*the configuration in use stays" \
+		"$work/sctlsd.log" && fetch_as 1001 && kill -0 $sctlsd
+}
+check "SIGHUP with a bad file: says where, keeps the configuration in use" reload_bad
+
+reload_links() {
+	printf 'link 4116=unix:%s/other.sock\nallow-uid 1000,1001\n' "$work" >"$work/sctlsd.conf"
+	kill -HUP $sctlsd
+	wait_for 10 grep -q "reload: the card links changed: they apply when sctlsd restarts" \
+		"$work/sctlsd.log" && fetch_as 1000
+}
+check "SIGHUP with other links: says they apply at restart, serves on" reload_links
+
+stamped() {
+	# Every line of the log so far starts with the local time.
+	! grep -Evq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} sctlsd: ' \
+		"$work/sctlsd.log"
+}
+check "outside systemd, every log line starts with the time" stamped
+
+journal() {
+	local rc
+	stop $sctlsd
+	sctlsd=
+	: >"$work/journal.log"
+	# Lines end when the process does: a bad link's message is enough.
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$work/journal.log") \
+		"$SCTLSD" -d "$work/none" --link "4116=unix:$work/card.sock" 2>>"$work/journal.log"
+	rc=$?
+	[ $rc = 1 ] && grep -q '^<3>sctlsd: error: .*none does not exist' "$work/journal.log"
+}
+check "under the journal (JOURNAL_STREAM): lines carry their priority, <3> for errors" journal
+
+[ $failed -eq 0 ]
