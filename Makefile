@@ -4,10 +4,13 @@
 #   make            the module (through ./Kbuild) and the userspace programs
 #   make check      install what is missing, build, run every test
 #   make check CHECK_STEPS="arm64 gki"   only those parts, for iterating:
-#                   host amd64 rt arm64 gki android debug (default all)
+#                   host amd64 rt arm64 gki android package debug (default all)
 #   make demo       install what is missing, build, fetch the card's page in a VM
 #   make bench      sctls against nginx, socat and the direct path, and the
 #                   PC/SC and modem links against their ceilings, in the VM
+#   make install    the programs, libmc3, man pages, the systemd unit, the udev
+#                   rule (PREFIX, DESTDIR); make modules_install the module
+#   make deb        the Debian packages, in build/deb
 #   make deps       install the Debian packages all of the above need
 #   make vm-shell   an interactive shell in the test VM
 #   make debug-kernel  build (once, cached) the sanitizer kernel of the tests
@@ -49,7 +52,7 @@ UNIT_TESTS := frame_test mc3_test bip_test at_test
 # so that make does not take them for intermediate files.
 SELFTEST_SH_LIB = $(BUILD)/selftests/lib/tap.sh $(BUILD)/selftests/lib/card.sh
 
-.PHONY: all tests module programs selftests unit-tests deps check demo bench vm-shell clean install uninstall modules_install \
+.PHONY: all tests module programs selftests unit-tests deps check demo bench vm-shell clean install uninstall modules_install deb \
 	fuzzers fuzz debug-kernel fuzz-kernel vm-soak \
 	check-after-deps demo-after-deps bench-after-deps need-kdir
 
@@ -97,9 +100,9 @@ programs: $(PROGRAMS)
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
 		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) \
-		$(if $(findstring /asan/,$@),$(SANITIZE)) -o $@ $(SCTLSD_SRC) $(PCSC_LIBS) $(MBIM_LIBS) \
-		-lpthread
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) \
+		$(if $(findstring /asan/,$@),$(SANITIZE)) $(LDFLAGS) -o $@ $(SCTLSD_SRC) \
+		$(PCSC_LIBS) $(MBIM_LIBS) -lpthread
 
 # PCSC and MBIM as sctlsd was last built with, rewritten only when they
 # change, so that switching either rebuilds sctlsd.
@@ -132,19 +135,19 @@ $(LINUX_TOOLS)/.stamp:
 $(BUILD)/bin/cardsim $(BUILD)/asan/cardsim: $(CARDSIM_SRC) $(wildcard userspace/cardsim/*.h) \
 		$(BIP_HDR) VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
-		-o $@ $(CARDSIM_SRC) -lssl -lcrypto
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
+		$(LDFLAGS) -o $@ $(CARDSIM_SRC) -lssl -lcrypto
 
 $(BUILD)/bin/sctls $(BUILD)/asan/sctls: $(CLI_SRC) $(wildcard userspace/sctls/*.h) \
 		uapi/linux/sctls.h VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(NL_CFLAGS) $(if $(findstring /asan/,$@),$(SANITIZE)) \
-		-o $@ $(CLI_SRC) $(NL_LIBS)
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(NL_CFLAGS) \
+		$(if $(findstring /asan/,$@),$(SANITIZE)) $(LDFLAGS) -o $@ $(CLI_SRC) $(NL_LIBS)
 
 # libmc3: a shared library exporting only its API (mc3.h's MC3_API).
 $(BUILD)/lib/libmc3.so.1: $(MC3_LIB_SRC) $(MC3_HDR) VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -shared \
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -shared $(LDFLAGS) \
 		-Wl,-soname,libmc3.so.1 -Wl,--no-undefined -o $@ $(MC3_LIB_SRC) -lcrypto
 	ln -sf libmc3.so.1 $(BUILD)/lib/libmc3.so
 
@@ -231,7 +234,7 @@ INSTALLED := $(SBINDIR)/sctlsd $(BINDIR)/sctls $(BINDIR)/cardsim $(BINDIR)/mc3si
 # The installed mc3sig finds libmc3 where the system looks, with no rpath.
 $(BUILD)/install/mc3sig: userspace/mc3/mc3sig.c userspace/mc3/mc3.h $(BUILD)/lib/libmc3.so.1 VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD)/lib -lmc3 -lcrypto
 
 install: $(BUILD)/bin/sctlsd $(BUILD)/bin/sctls $(BUILD)/bin/cardsim $(BUILD)/install/mc3sig \
 		$(BUILD)/lib/libmc3.so.1
@@ -269,6 +272,15 @@ uninstall:
 	! cmp -s dist/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/sctls 2>/dev/null
+
+# make deb: the Debian packages (debian/) in build/deb, from the files git
+# tracks: sctls-dkms, sctlsd, sctls, sctls-tools, libmc3-1, libmc3-dev, mc3sig.
+deb:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "make deb: needs a git checkout (it packages the tracked files)" >&2; exit 1; }
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/sctls-$(VERSION)
+	git ls-files -z | xargs -0 cp --parents -a -t $(BUILD)/deb/sctls-$(VERSION)
+	cd $(BUILD)/deb/sctls-$(VERSION) && dpkg-buildpackage -us -uc -b
 
 # The module into /lib/modules/KVER/updates (INSTALL_MOD_PATH=DESTDIR), then
 # depmod; DKMS does the same for every kernel installed later.

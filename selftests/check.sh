@@ -32,7 +32,8 @@ record() {
 # want STEP: whether CHECK_STEPS (default all) names the step. Steps: host
 # (unit tests, fuzzers, checkpatch, the build without IPv6), amd64 (KDIR's
 # kernel and the other series), rt, arm64, gki (LLVM=1 builds and the
-# imports), android, debug (the sanitizer kernel).
+# imports), android, package (the Debian packages installed and serving),
+# debug (the sanitizer kernel).
 want() {
 	case " ${CHECK_STEPS:-all} " in
 	*" all "*|*" $1 "*) return 0 ;;
@@ -105,6 +106,9 @@ done
 
 echo "# the programs' options, versions and usage errors (ASan, UBSan)"
 run_tap cli_test env ASAN_OPTIONS=detect_leaks=1 selftests/cli_test.sh "$BUILD/asan"
+
+echo "# one version everywhere; the man pages"
+run_tap version_check selftests/version_check.sh "$project/sctls.ko" "$BUILD/bin"
 
 echo "# licenses: an SPDX line in every source file and script, its text in LICENSES/"
 run_tap license_check selftests/license_check.sh
@@ -345,6 +349,38 @@ fi
 if want android; then
 echo "# the Android SELinux policy, compiled against AOSP stand-ins"
 run_tap android_sepolicy android/sepolicy/check
+fi
+
+# The Debian packages, built, checked by lintian, and installed in a clean
+# bookworm booted with systemd: DKMS, udev, the unit, a page from the card.
+if want package; then
+echo "# the Debian packages (make deb)"
+if make --no-print-directory deb >"$results/deb.log" 2>&1; then
+	record ok "make deb: dpkg-buildpackage -us -uc -b builds every package"
+	lint=$(lintian --pedantic -I -E "$BUILD"/deb/sctls_*.changes 2>&1 | grep -v 'root privileges')
+	if [ -z "$lint" ]; then
+		record ok "lintian --pedantic -I -E: nothing to report"
+	else
+		echo "$lint"
+		record fail "lintian" "$(echo "$lint" | grep -c .) tags"
+	fi
+	if root=$(selftests/vm/package-root "$KVER" "$BUILD/deb" 2>"$results/package-root.log"); then
+		echo "# installed in a clean root, booted with systemd ($KVER)"
+		selftests/vm/run --kver "$KVER" --systemd-root "$root" --timeout 1200 -- \
+			"/sctls-host$project/selftests/package_test.sh" "/sctls-host$BUILD/deb" \
+			"$(cat VERSION)" >"$results/package.tap" 2>"$results/package.err"
+		status=$?
+		cat "$results/package.tap" "$results/package.err"
+		echo "# sctls-exit package_test $status" >>"$results/package.tap"
+		count_tap "$results/package.tap"
+	else
+		cat "$results/package-root.log"
+		record fail "the clean root for the package test" "see $results/package-root.log"
+	fi
+else
+	tail -n 30 "$results/deb.log"
+	record fail "make deb" "see $results/deb.log"
+fi
 fi
 
 # The sanitizer kernel: the kernel-facing kselftests, fault injection and

@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..11"
 rm -rf "$work"
 mkdir -p "$work"
 sctlsd= cardsim= listener=
@@ -125,5 +125,35 @@ journal() {
 	[ $rc = 1 ] && grep -q '^<3>sctlsd: error: .*none does not exist' "$work/journal.log"
 }
 check "under the journal (JOURNAL_STREAM): lines carry their priority, <3> for errors" journal
+
+# A helper that is not root: the device's permissions, then the capability.
+as_1000() {
+	setpriv --reuid 1000 --regid 1000 --clear-groups "$@" \
+		"$SCTLSD" --link "4116=unix:$work/card.sock" 2>"$work/user.log"
+}
+no_device_permission() {
+	chown root:root /dev/sctls && chmod 0600 /dev/sctls || return 1
+	as_1000
+	[ $? = 1 ] && grep -q "permission denied: it is uid 0 gid 0 mode 600, sctlsd runs as uid 1000 gid 1000: run it in the device's group" \
+		"$work/user.log" && ! grep -q "needs root" "$work/user.log"
+}
+check "not root, no permission on the device: says the device's owner and mode, not 'needs root'" \
+	no_device_permission
+
+no_capability() {
+	chgrp 1000 /dev/sctls && chmod 0660 /dev/sctls || return 1
+	as_1000
+	[ $? = 1 ] && grep -q "needs CAP_NET_ADMIN in this network namespace" "$work/user.log"
+}
+check "the device's group but no CAP_NET_ADMIN: says so" no_capability
+
+with_capability() {
+	chmod 0666 "$work/card.sock"	# the card, for a helper that is not root
+	as_1000 --inh-caps +net_admin --ambient-caps +net_admin &
+	sctlsd=$!
+	wait_for 20 grep -q "info: ready" "$work/user.log" && fetch_as 1001 ||
+		{ sed 's/^/# /' "$work/user.log"; return 1; }
+}
+check "the device's group and an ambient CAP_NET_ADMIN: serves as uid 1000" with_capability
 
 [ $failed -eq 0 ]

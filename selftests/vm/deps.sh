@@ -15,7 +15,8 @@ flex bison bc libelf-dev
 libnl-genl-3-dev libjson-c-dev libssl-dev openssl curl libcap-dev
 libpcsclite-dev pcscd vsmartcard-vpcd libmbim-glib-dev libmbim-proxy
 linux-source-6.12 lld llvm mmdebstrap qemu-system-arm gcc-aarch64-linux-gnu
-checkpolicy m4 policycoreutils selinux-utils setools"
+checkpolicy m4 policycoreutils selinux-utils setools
+debhelper dh-dkms dkms lintian fakeroot groff-base"
 
 missing=
 for p in $pkgs; do

@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/frame.h"
@@ -461,6 +462,7 @@ static int relay_device_event(struct relay *r)
 static int open_device(const char *device)
 {
 	int fd = open(device, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 
 	if (fd >= 0)
 		return fd;
@@ -474,9 +476,15 @@ static int open_device(const char *device)
 	case EADDRINUSE:
 		log_err("%s: a served port is taken by another socket (sctls show names it; the kernel log says which): stop the program that has it", device);
 		break;
-	case EPERM:
-	case EACCES:
-		log_err("%s: permission denied: sctlsd needs root (CAP_NET_ADMIN)", device);
+	case EACCES:	/* the file's mode: say who may, and who we are */
+		if (!stat(device, &st))
+			log_err("%s: permission denied: it is uid %u gid %u mode %03o, sctlsd runs as uid %u gid %u: run it in the device's group (the packaged udev rule makes it group sctls)",
+				device, st.st_uid, st.st_gid, st.st_mode & 0777, getuid(), getgid());
+		else
+			log_err("%s: %s", device, strerror(errno));
+		break;
+	case EPERM:	/* the module's check */
+		log_err("%s: sctlsd needs CAP_NET_ADMIN in this network namespace (root, or AmbientCapabilities=CAP_NET_ADMIN in its unit)", device);
 		break;
 	default:
 		log_err("%s: %s", device, strerror(errno));
