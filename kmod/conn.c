@@ -32,6 +32,7 @@ struct sctls_conn {
 	u32 window;		/* initial credit each way, from the config */
 	bool open_sent;
 	bool app_eof;		/* the app's FIN went to the helper */
+	bool app_fin_seen;	/* the app's FIN came before any error */
 	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
 	bool shut_wr;		/* our sending side is shut down */
 	bool closing;		/* the helper closed it orderly; staged still going */
@@ -97,8 +98,12 @@ static void sctls_conn_callback(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn)
+	if (conn) {
+		/* A FIN, not a reset's shutdown: the app ended its side first. */
+		if (!READ_ONCE(sk->sk_err) && (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
+			WRITE_ONCE(conn->app_fin_seen, true);
 		sctls_conn_queue(conn);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -293,7 +298,10 @@ static void sctls_conn_destroy(struct sctls_conn *conn, u8 reason, int err)
 		/* Its FIN may await an ACK still: kept, not orphaned. */
 		sctls_linger_add(helper->sn, conn->sock, cfg->max_conns);
 	} else {
-		stats->closed_reset++;
+		if (reason == SCTLS_CLOSED_APP_LEFT)
+			stats->closed_app_left++;
+		else
+			stats->closed_reset++;
 		sctls_sock_set_no_linger(conn->sock->sk);
 		sock_release(conn->sock);
 	}
@@ -342,6 +350,27 @@ static void sctls_conn_fail(struct sctls_conn *conn, int err, u8 reason)
 		conn->err_reason = reason;
 	}
 	sctls_conn_queue(conn);
+}
+
+/*
+ * Why a connection ends that failed: an app reset is the app leaving when
+ * its FIN came first, or when nothing the kernel took for it was waiting:
+ * none staged, and TCP had sent every byte queued (write_seq counts what
+ * was queued, snd_nxt what was sent; a reset purges the queue but leaves
+ * both). The peer is a local socket: what was sent, it had received. Its
+ * ACK may not have come: a socket closed with bytes unread resets before
+ * its delayed ACK goes out.
+ */
+static u8 sctls_conn_fail_reason(struct sctls_conn *conn)
+{
+	const struct tcp_sock *tp = tcp_sk(conn->sock->sk);
+
+	if (conn->err_reason != SCTLS_CLOSED_APP_RESET)
+		return conn->err_reason;
+	if (READ_ONCE(conn->app_fin_seen) ||
+	    (!conn->staged_len && READ_ONCE(tp->snd_nxt) == READ_ONCE(tp->write_seq)))
+		return SCTLS_CLOSED_APP_LEFT;
+	return SCTLS_CLOSED_APP_RESET;
 }
 
 /* Whether the app's socket has failed; its error is kept. */
@@ -515,7 +544,7 @@ static void sctls_conn_report_closing(struct sctls_conn *conn)
 	if (!conn->err && sctls_conn_flush(conn))
 		sctls_conn_finish(conn);
 	else if (conn->err || sctls_conn_check_socket(conn))
-		sctls_conn_destroy(conn, conn->err_reason, conn->err);
+		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
 }
 
 /*
@@ -603,7 +632,7 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 			goto no_space;
 		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, conn->err, 0))
 			goto fault;
-		sctls_conn_destroy(conn, conn->err ? conn->err_reason :
+		sctls_conn_destroy(conn, conn->err ? sctls_conn_fail_reason(conn) :
 				   SCTLS_CLOSED_APP, conn->err);
 		return written + SCTLS_HDR_LEN;
 	}
@@ -706,7 +735,7 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 	conn = xa_load(&helper->conns, hdr->conn);
 	if (conn && conn->err && hdr->type == SCTLS_CLOSE) {
 		/* The helper lets go first: no CLOSE comes back. */
-		sctls_conn_destroy(conn, conn->err_reason, conn->err);
+		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
 		return 0;
 	}
 	if (!conn || conn->closing || conn->err) {
@@ -754,7 +783,7 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 			return 0;
 		}
 		if (conn->err) {
-			sctls_conn_destroy(conn, conn->err_reason, conn->err);
+			sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
 			return 0;
 		}
 		/*

@@ -57,6 +57,7 @@ struct sctls_stats {
 	u64 closed_app;
 	u64 closed_helper;
 	u64 closed_reset;
+	u64 closed_app_left;
 	u64 bytes_from_app;
 	u64 bytes_to_app;
 	u64 frames_dropped;

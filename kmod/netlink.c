@@ -83,6 +83,7 @@ static int sctls_put_stats(struct sk_buff *skb, struct sctls_net *sn)
 		{ SCTLS_STAT_FRAMES_DROPPED, st->frames_dropped },
 		{ SCTLS_STAT_WRITES_REJECTED, st->writes_rejected },
 		{ SCTLS_STAT_REFUSED_NOT_LOCAL, st->refused_not_local },
+		{ SCTLS_STAT_CLOSED_APP_LEFT, st->closed_app_left },
 	};
 	struct nlattr *nest;
 	unsigned int i;

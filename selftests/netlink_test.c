@@ -165,7 +165,7 @@ TEST_F(ctl, show_without_helper_and_refusals_counted)
 
 TEST_F(ctl, counters_match_what_happened)
 {
-	enum { ORDERLY, HELPER_CLOSES, HELPER_RESETS, APP_RESETS, STAYS, N };
+	enum { ORDERLY, HELPER_CLOSES, HELPER_RESETS, APP_LEAVES, STAYS, N };
 	struct sctls_frame f;
 	struct gw_state st;
 	uint32_t id[N];
@@ -194,9 +194,10 @@ TEST_F(ctl, counters_match_what_happened)
 			     id[HELPER_CLOSES], 0, NULL, 0));
 	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_CLOSE, 0, id[HELPER_RESETS], 0, NULL, 0));
 
-	ASSERT_EQ(0, gw_reset(fd[APP_RESETS]));
-	fd[APP_RESETS] = -1;
-	EXPECT_EQ(ECONNRESET, expect_close(&self->rd, id[APP_RESETS]));
+	/* An app's reset with nothing on its way to it: it left. */
+	ASSERT_EQ(0, gw_reset(fd[APP_LEAVES]));
+	fd[APP_LEAVES] = -1;
+	EXPECT_EQ(ECONNRESET, expect_close(&self->rd, id[APP_LEAVES]));
 
 	/* 100 bytes from the app, 50 to it. */
 	memset(buf, 'a', sizeof(buf));
@@ -217,7 +218,8 @@ TEST_F(ctl, counters_match_what_happened)
 	EXPECT_EQ(1, st.stats[SCTLS_STAT_ACTIVE]);
 	EXPECT_EQ(1, st.stats[SCTLS_STAT_CLOSED_APP]);
 	EXPECT_EQ(1, st.stats[SCTLS_STAT_CLOSED_HELPER]);
-	EXPECT_EQ(2, st.stats[SCTLS_STAT_CLOSED_RESET]);
+	EXPECT_EQ(1, st.stats[SCTLS_STAT_CLOSED_RESET]);
+	EXPECT_EQ(1, st.stats[SCTLS_STAT_CLOSED_APP_LEFT]);
 	EXPECT_EQ(100, st.stats[SCTLS_STAT_BYTES_FROM_APP]);
 	EXPECT_EQ(50, st.stats[SCTLS_STAT_BYTES_TO_APP]);
 	EXPECT_EQ(1, st.stats[SCTLS_STAT_FRAMES_DROPPED]);
@@ -230,13 +232,55 @@ TEST_F(ctl, counters_match_what_happened)
 	ASSERT_EQ(0, ctl_get(&self->nl, &st));
 	EXPECT_FALSE(st.has_helper);
 	EXPECT_EQ(0, st.stats[SCTLS_STAT_ACTIVE]);
-	EXPECT_EQ(3, st.stats[SCTLS_STAT_CLOSED_RESET]);
+	EXPECT_EQ(2, st.stats[SCTLS_STAT_CLOSED_RESET]);
 	EXPECT_EQ(st.stats[SCTLS_STAT_ACCEPTED],
 		  st.stats[SCTLS_STAT_ACTIVE] + st.stats[SCTLS_STAT_CLOSED_APP] +
+		  st.stats[SCTLS_STAT_CLOSED_APP_LEFT] +
 		  st.stats[SCTLS_STAT_CLOSED_HELPER] + st.stats[SCTLS_STAT_CLOSED_RESET]);
 	for (i = 0; i < N; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
+}
+
+/*
+ * How an HTTPS client ends: it has what it wanted and closes; the card's
+ * last bytes (its TLS close_notify) then meet a reset. That is the app
+ * leaving, not a failure. An app reset while bytes were still on their
+ * way to it is one.
+ */
+TEST_F(ctl, app_that_left_is_no_reset_but_one_cut_off_is)
+{
+	enum { LEFT_AFTER_FIN, CUT_OFF, N };
+	static char chunk[16384];
+	struct sctls_frame f;
+	int fd[N], i, small = 4096;
+	uint32_t id[N];
+
+	ASSERT_EQ(0, attach(&self->rd));
+	for (i = 0; i < N; i++) {
+		fd[i] = gw_connect_and_open(&self->rd, AF_INET, &id[i]);
+		ASSERT_LE(0, fd[i]);
+	}
+
+	/* FIN, close, then the helper's last bytes: the app's socket resets them. */
+	ASSERT_EQ(0, shutdown(fd[LEFT_AFTER_FIN], SHUT_WR));
+	ASSERT_EQ(1, gw_next_for(&self->rd, id[LEFT_AFTER_FIN], &f, GW_TIMEOUT_MS));
+	ASSERT_EQ(SCTLS_FIN, f.hdr.type);
+	close(fd[LEFT_AFTER_FIN]);
+	ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id[LEFT_AFTER_FIN], 0, chunk, 31));
+	EXPECT_LT(0, expect_close(&self->rd, id[LEFT_AFTER_FIN]));
+	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_CLOSED_APP_LEFT));
+	EXPECT_EQ(0, stat_of(&self->nl, SCTLS_STAT_CLOSED_RESET));
+
+	/* A window of bytes to an app that reads none, then its reset. */
+	ASSERT_EQ(0, setsockopt(fd[CUT_OFF], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	for (i = 0; i < 4; i++)
+		ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id[CUT_OFF], 0, chunk,
+				     sizeof(chunk)));
+	ASSERT_EQ(0, gw_reset(fd[CUT_OFF]));
+	EXPECT_EQ(ECONNRESET, expect_close(&self->rd, id[CUT_OFF]));
+	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_CLOSED_APP_LEFT));
+	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_CLOSED_RESET));
 }
 
 static struct nl_msg *set_msg(struct sctls_nl *nl)

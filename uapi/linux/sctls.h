@@ -134,7 +134,8 @@
  *     the generic netlink family "sctls".
  *  3: ports held (listening) from serving on; arg must be 0 on DATA, FIN and CLOSE,
  *     CREDIT 0 and a second FIN are refused; SCTLS_A_PORTS_UNHELD,
- *     SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_CLOSED_TIMEOUT.
+ *     SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_CLOSED_TIMEOUT. Netlink only, later:
+ *     SCTLS_STAT_CLOSED_APP_LEFT and SCTLS_CLOSED_APP_LEFT.
  *
  * Generic netlink family "sctls" (SCTLS_GENL_NAME)
  * ------------------------------------------------
@@ -330,6 +331,7 @@ enum sctls_stat {
 	SCTLS_STAT_FRAMES_DROPPED,	/* for connections already closed */
 	SCTLS_STAT_WRITES_REJECTED,	/* malformed helper writes */
 	SCTLS_STAT_REFUSED_NOT_LOCAL,	/* reset: the peer is no local socket */
+	SCTLS_STAT_CLOSED_APP_LEFT,	/* the app left first; nothing lost */
 	__SCTLS_STAT_MAX
 };
 
@@ -352,6 +354,14 @@ enum sctls_close_reason {
 	SCTLS_CLOSED_HELPER_GONE,	/* the helper closed /dev/sctls */
 	SCTLS_CLOSED_ERROR,	/* the kernel could not keep the helper's bytes */
 	SCTLS_CLOSED_TIMEOUT,	/* closed by the helper; the app stopped reading */
+	/*
+	 * The app's socket reset the connection after the app had left: its
+	 * FIN had come, or every byte for it had gone into its socket (an app
+	 * that closes with bytes unread resets; an HTTP client typically
+	 * leaves the card's TLS close_notify unread). Nothing the kernel had
+	 * taken for the app was waiting; not counted as a reset.
+	 */
+	SCTLS_CLOSED_APP_LEFT,
 };
 
 #endif /* _UAPI_LINUX_SCTLS_H */

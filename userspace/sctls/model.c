@@ -57,6 +57,7 @@ static const char *const stat_names[SCTLS_STAT_MAX + 1] = {
 	[SCTLS_STAT_CLOSED_APP] = "closed_app",
 	[SCTLS_STAT_CLOSED_HELPER] = "closed_helper",
 	[SCTLS_STAT_CLOSED_RESET] = "closed_reset",
+	[SCTLS_STAT_CLOSED_APP_LEFT] = "closed_app_left",
 	[SCTLS_STAT_BYTES_FROM_APP] = "bytes_from_app",
 	[SCTLS_STAT_BYTES_TO_APP] = "bytes_to_app",
 	[SCTLS_STAT_FRAMES_DROPPED] = "frames_dropped",
@@ -70,7 +71,8 @@ static json_object *stats(struct nlattr *nest)
 	static const int order[] = {
 		SCTLS_STAT_ACCEPTED, SCTLS_STAT_ACTIVE, SCTLS_STAT_REFUSED_NO_HELPER,
 		SCTLS_STAT_REFUSED_MAX_CONNS, SCTLS_STAT_REFUSED_POLICY,
-		SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_STAT_CLOSED_APP, SCTLS_STAT_CLOSED_HELPER, SCTLS_STAT_CLOSED_RESET,
+		SCTLS_STAT_REFUSED_NOT_LOCAL, SCTLS_STAT_CLOSED_APP, SCTLS_STAT_CLOSED_APP_LEFT,
+		SCTLS_STAT_CLOSED_HELPER, SCTLS_STAT_CLOSED_RESET,
 		SCTLS_STAT_BYTES_FROM_APP, SCTLS_STAT_BYTES_TO_APP,
 		SCTLS_STAT_FRAMES_DROPPED, SCTLS_STAT_WRITES_REJECTED,
 	};
@@ -170,6 +172,7 @@ static const char *reason_name(unsigned int reason)
 	case SCTLS_CLOSED_HELPER_GONE: return "helper-gone";
 	case SCTLS_CLOSED_ERROR: return "error";
 	case SCTLS_CLOSED_TIMEOUT: return "timeout";
+	case SCTLS_CLOSED_APP_LEFT: return "app-left";
 	default: return "unknown";
 	}
 }
