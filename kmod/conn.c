@@ -32,7 +32,6 @@ struct sctls_conn {
 	u32 window;		/* initial credit each way, from the config */
 	bool open_sent;
 	bool app_eof;		/* the app's FIN went to the helper */
-	bool app_fin_seen;	/* the app's FIN came before any error */
 	bool helper_fin;	/* the helper sent FIN; shut down once staged is out */
 	bool shut_wr;		/* our sending side is shut down */
 	bool closing;		/* the helper closed it orderly; staged still going */
@@ -98,12 +97,8 @@ static void sctls_conn_callback(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	conn = sk->sk_user_data;
-	if (conn) {
-		/* A FIN, not a reset's shutdown: the app ended its side first. */
-		if (!READ_ONCE(sk->sk_err) && (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
-			WRITE_ONCE(conn->app_fin_seen, true);
+	if (conn)
 		sctls_conn_queue(conn);
-	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -353,22 +348,22 @@ static void sctls_conn_fail(struct sctls_conn *conn, int err, u8 reason)
 }
 
 /*
- * Why a connection ends that failed: an app reset is the app leaving when
- * its FIN came first, or when nothing the kernel took for it was waiting:
- * none staged, and TCP had sent every byte queued (write_seq counts what
- * was queued, snd_nxt what was sent; a reset purges the queue but leaves
- * both). The peer is a local socket: what was sent, it had received. Its
- * ACK may not have come: a socket closed with bytes unread resets before
- * its delayed ACK goes out.
+ * Why a connection ends that failed. The app's reset is the app leaving
+ * when nothing was pending in the gateway: none staged, and TCP had sent
+ * every byte queued (write_seq counts what was queued, snd_nxt what was
+ * sent; a reset purges the queue but leaves both). snd_una would not do:
+ * a socket closed with bytes unread resets before its delayed ACK goes
+ * out, and the ACK on a RST is not processed.
  */
 static u8 sctls_conn_fail_reason(struct sctls_conn *conn)
 {
 	const struct tcp_sock *tp = tcp_sk(conn->sock->sk);
 
-	if (conn->err_reason != SCTLS_CLOSED_APP_RESET)
+	if (conn->err_reason != SCTLS_CLOSED_APP_RESET ||
+	    (conn->err != ECONNRESET && conn->err != EPIPE))
 		return conn->err_reason;
-	if (READ_ONCE(conn->app_fin_seen) ||
-	    (!conn->staged_len && READ_ONCE(tp->snd_nxt) == READ_ONCE(tp->write_seq)))
+	if (!conn->staged_len &&
+	    READ_ONCE(tp->snd_nxt) == READ_ONCE(tp->write_seq))
 		return SCTLS_CLOSED_APP_LEFT;
 	return SCTLS_CLOSED_APP_RESET;
 }
@@ -544,7 +539,8 @@ static void sctls_conn_report_closing(struct sctls_conn *conn)
 	if (!conn->err && sctls_conn_flush(conn))
 		sctls_conn_finish(conn);
 	else if (conn->err || sctls_conn_check_socket(conn))
-		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
+		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn),
+				   conn->err);
 }
 
 /*
@@ -632,7 +628,8 @@ static ssize_t sctls_conn_report(struct sctls_conn *conn, struct iov_iter *to,
 			goto no_space;
 		if (sctls_put_hdr(to, SCTLS_CLOSE, conn->id, conn->err, 0))
 			goto fault;
-		sctls_conn_destroy(conn, conn->err ? sctls_conn_fail_reason(conn) :
+		sctls_conn_destroy(conn, conn->err ?
+				   sctls_conn_fail_reason(conn) :
 				   SCTLS_CLOSED_APP, conn->err);
 		return written + SCTLS_HDR_LEN;
 	}
@@ -735,7 +732,8 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 	conn = xa_load(&helper->conns, hdr->conn);
 	if (conn && conn->err && hdr->type == SCTLS_CLOSE) {
 		/* The helper lets go first: no CLOSE comes back. */
-		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
+		sctls_conn_destroy(conn, sctls_conn_fail_reason(conn),
+				   conn->err);
 		return 0;
 	}
 	if (!conn || conn->closing || conn->err) {
@@ -783,7 +781,8 @@ int sctls_conn_apply(struct sctls_helper *helper, const struct sctls_hdr *hdr,
 			return 0;
 		}
 		if (conn->err) {
-			sctls_conn_destroy(conn, sctls_conn_fail_reason(conn), conn->err);
+			sctls_conn_destroy(conn, sctls_conn_fail_reason(conn),
+					   conn->err);
 			return 0;
 		}
 		/*

@@ -813,11 +813,13 @@ static void check_quiesced(char *buf)
 
 	if (read_stats(nl, st) == 0 &&
 	    st[SCTLS_STAT_ACCEPTED] != st[SCTLS_STAT_ACTIVE] + st[SCTLS_STAT_CLOSED_APP] +
-	    st[SCTLS_STAT_CLOSED_HELPER] + st[SCTLS_STAT_CLOSED_RESET])
-		breaks("counters: accepted %llu != active %llu + closed %llu + %llu + %llu",
+	    st[SCTLS_STAT_CLOSED_APP_LEFT] + st[SCTLS_STAT_CLOSED_HELPER] +
+	    st[SCTLS_STAT_CLOSED_RESET])
+		breaks("counters: accepted %llu != active %llu + closed %llu + %llu + %llu + %llu",
 		       (unsigned long long)st[SCTLS_STAT_ACCEPTED],
 		       (unsigned long long)st[SCTLS_STAT_ACTIVE],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_APP],
+		       (unsigned long long)st[SCTLS_STAT_CLOSED_APP_LEFT],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_HELPER],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_RESET]);
 	for (unsigned int i = 0; i < KF_DEVS; i++)
@@ -825,11 +827,12 @@ static void check_quiesced(char *buf)
 			close(kf.dev[i].fd);
 	/* With no helper, every connection it had is counted closed. */
 	if (read_stats(nl, st) == 0 &&
-	    st[SCTLS_STAT_ACCEPTED] != st[SCTLS_STAT_CLOSED_APP] + st[SCTLS_STAT_CLOSED_HELPER] +
-	    st[SCTLS_STAT_CLOSED_RESET])
-		breaks("with no helper: accepted %llu != closed %llu + %llu + %llu",
+	    st[SCTLS_STAT_ACCEPTED] != st[SCTLS_STAT_CLOSED_APP] + st[SCTLS_STAT_CLOSED_APP_LEFT] +
+	    st[SCTLS_STAT_CLOSED_HELPER] + st[SCTLS_STAT_CLOSED_RESET])
+		breaks("with no helper: accepted %llu != closed %llu + %llu + %llu + %llu",
 		       (unsigned long long)st[SCTLS_STAT_ACCEPTED],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_APP],
+		       (unsigned long long)st[SCTLS_STAT_CLOSED_APP_LEFT],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_HELPER],
 		       (unsigned long long)st[SCTLS_STAT_CLOSED_RESET]);
 	close(nl);

@@ -313,7 +313,8 @@ enum sctls_attr {
 /*
  * Counters of a namespace, since the module was loaded. Every accepted
  * connection is active or closed in exactly one way:
- * accepted = active + closed_app + closed_helper + closed_reset.
+ * accepted = active + closed_app + closed_app_left + closed_helper +
+ * closed_reset.
  */
 enum sctls_stat {
 	SCTLS_STAT_UNSPEC,
@@ -325,13 +326,13 @@ enum sctls_stat {
 	SCTLS_STAT_ACTIVE,
 	SCTLS_STAT_CLOSED_APP,		/* orderly: FIN both ways */
 	SCTLS_STAT_CLOSED_HELPER,	/* the helper's orderly CLOSE */
-	SCTLS_STAT_CLOSED_RESET,	/* any reset, error or helper exit */
+	SCTLS_STAT_CLOSED_RESET,	/* any other reset, error or helper exit */
 	SCTLS_STAT_BYTES_FROM_APP,
 	SCTLS_STAT_BYTES_TO_APP,
 	SCTLS_STAT_FRAMES_DROPPED,	/* for connections already closed */
 	SCTLS_STAT_WRITES_REJECTED,	/* malformed helper writes */
 	SCTLS_STAT_REFUSED_NOT_LOCAL,	/* reset: the peer is no local socket */
-	SCTLS_STAT_CLOSED_APP_LEFT,	/* the app left first; nothing lost */
+	SCTLS_STAT_CLOSED_APP_LEFT,	/* the app left; nothing was pending */
 	__SCTLS_STAT_MAX
 };
 
@@ -348,18 +349,17 @@ enum sctls_conn_state {
 enum sctls_close_reason {
 	SCTLS_CLOSED_APP = 1,	/* orderly, FIN both ways */
 	SCTLS_CLOSED_HELPER,	/* the helper's orderly CLOSE */
-	SCTLS_CLOSED_APP_RESET,	/* the app reset it, or its socket failed */
+	SCTLS_CLOSED_APP_RESET,	/* the app's reset, bytes pending; an error */
 	SCTLS_CLOSED_HELPER_RESET,	/* the helper's CLOSE without ORDERLY */
 	SCTLS_CLOSED_ADMIN,	/* SCTLS_CMD_RESET */
 	SCTLS_CLOSED_HELPER_GONE,	/* the helper closed /dev/sctls */
 	SCTLS_CLOSED_ERROR,	/* the kernel could not keep the helper's bytes */
 	SCTLS_CLOSED_TIMEOUT,	/* closed by the helper; the app stopped reading */
 	/*
-	 * The app's socket reset the connection after the app had left: its
-	 * FIN had come, or every byte for it had gone into its socket (an app
-	 * that closes with bytes unread resets; an HTTP client typically
-	 * leaves the card's TLS close_notify unread). Nothing the kernel had
-	 * taken for the app was waiting; not counted as a reset.
+	 * The app's socket was reset (ECONNRESET, EPIPE) with nothing pending
+	 * in the gateway: every byte for it had been sent into its socket. An
+	 * app that closes with bytes unread resets; an HTTP client typically
+	 * leaves the card's TLS close_notify unread. Not counted as a reset.
 	 */
 	SCTLS_CLOSED_APP_LEFT,
 };
