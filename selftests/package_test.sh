@@ -18,7 +18,7 @@ vpcd_port=35963
 cardsim=
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..12"
 mkdir -p "$work/www"
 printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$work/www/index.html"
 
@@ -43,6 +43,15 @@ dkms_built() {
 		case $(modinfo -n sctls) in */updates/dkms/sctls.ko*) true ;; *) false ;; esac
 }
 check "DKMS built and installed sctls $version for $(uname -r)" dkms_built
+
+# Secure Boot: DKMS signs what it builds with its MOK, to enroll once.
+signed() {
+	local serial
+	serial=$(openssl x509 -inform DER -in /var/lib/dkms/mok.pub -noout -serial) &&
+		[ "$(modinfo -F signer sctls)" = "DKMS module signing key" ] &&
+		[ "$(modinfo -F sig_key sctls | tr -d ':')" = "${serial#serial=}" ]
+}
+check "the module is signed with DKMS's MOK, /var/lib/dkms/mok.pub" signed
 
 check "cardsim is installed (sctls-tools) and in vpcd's reader" card
 
