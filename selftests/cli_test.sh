@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 psk=card:00112233445566778899aabbccddeeff
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..17"
 
 # run STATUS PATTERN CMD...: CMD exits STATUS and its stderr matches PATTERN
 # (an extended regular expression); says what it got otherwise.
@@ -89,6 +89,42 @@ check "cardsim --cert without its key: says to give --key" \
 check "cardsim --key MISSING: names --key and the file" \
 	run 2 "^cardsim: --key $tmp/missing: No such file or directory\$" \
 	"$bin/cardsim" --listen "unix:$tmp/s" --cert "$tmp/cert.pem" --key "$tmp/missing"
+
+# cardsim's --listen takes over only a dead socket's path.
+echo keep >"$tmp/file"
+check "cardsim --listen unix:FILE: a file is not replaced, and says so" \
+	eval 'run 1 "exists and is not a socket: not replacing it" \
+		"$bin/cardsim" --listen "unix:$tmp/file" --psk $psk && [ "$(cat "$tmp/file")" = keep ]'
+
+live_socket() {
+	local first rc=1
+	"$bin/cardsim" --listen "unix:$tmp/live.sock" --psk $psk 2>"$tmp/first.log" &
+	first=$!
+	if wait_for 10 grep -q "ready on" "$tmp/first.log"; then
+		run 1 "another program listens on $tmp/live.sock" \
+			"$bin/cardsim" --listen "unix:$tmp/live.sock" --psk $psk &&
+			kill -0 $first && [ -S "$tmp/live.sock" ] && rc=0
+	fi
+	stop $first
+	return $rc
+}
+check "cardsim --listen on a live socket's path: refused, the other one serves on" live_socket
+
+port_in_use() {
+	local holder port rc=1
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/port" &
+	holder=$!
+	if wait_for 10 test -s "$tmp/port"; then
+		port=$(cat "$tmp/port")
+		run 1 "cannot listen on tcp:127.0.0.1:$port: another program has that address .*give --listen another port" \
+			"$bin/cardsim" --listen "tcp:127.0.0.1:$port" --psk $psk && rc=0
+	fi
+	stop $holder
+	return $rc
+}
+check "cardsim --listen on a port in use: names the address and the way out" port_in_use
 
 # Valid options, no device: exit 1 with the way forward (not a usage error).
 check "sctlsd without the device: exit 1, 'load the module first'" \

@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 rm -rf "$work"
 mkdir -p "$work"
 sctlsd= cardsim= listener=
@@ -89,6 +89,21 @@ counted() {
 		echo "$show" | grep -Eq '^closed-reset +0$' || { echo "$show" | sed 's/^/# /'; return 1; }
 }
 check "curl's fetch counts as closed-app-left, not closed-reset" counted
+
+monitor_times() {
+	local mon rc=1
+	"$SCTLS_CLI" monitor -t >"$work/monitor.log" 2>&1 &
+	mon=$!
+	# The subscription is in place once a first fetch shows up.
+	if wait_for 20 eval 'fetch_as 1000; grep -q "close id" "$work/monitor.log"'; then
+		grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} open id [0-9]+ ' \
+			"$work/monitor.log" && rc=0
+	fi
+	kill $mon; wait $mon 2>/dev/null
+	[ $rc = 0 ] || sed 's/^/# /' "$work/monitor.log"
+	return $rc
+}
+check "sctls monitor -t: each event with the time, as sctlsd's log has it" monitor_times
 
 reload_uids() {
 	fetch_as 1001 && return 1

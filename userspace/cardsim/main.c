@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -112,6 +113,35 @@ static int parse_num(const char *text, long min, long max, long *out)
 	return errno || *end || end == text || *out < min || *out > max ? -1 : 0;
 }
 
+/*
+ * A unix socket's path may be taken over only from a socket nobody listens
+ * on (one a cardsim that died left); a file, or a live socket, is kept.
+ */
+static int unix_path_free(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(sun->sun_path, &st))
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket: not replacing it",
+			 sun->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ret = fd < 0 ? -1 : connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	if (fd >= 0)
+		close(fd);
+	if (!ret) {
+		snprintf(err, errlen, "another program listens on %s: stop it, or choose another path",
+			 sun->sun_path);
+		return -1;
+	}
+	unlink(sun->sun_path);
+	return 0;
+}
+
 static int listen_on(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -120,8 +150,8 @@ static int listen_on(const char *spec, char *err, size_t errlen)
 
 	if (stream_addr_parse(spec, true, &ss, &len, err, errlen))
 		return -1;
-	if (ss.ss_family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&ss)->sun_path);
+	if (ss.ss_family == AF_UNIX && unix_path_free((struct sockaddr_un *)&ss, err, errlen))
+		return -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -130,7 +160,11 @@ static int listen_on(const char *spec, char *err, size_t errlen)
 			return fd;
 		close(fd);
 	}
-	snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+	if (errno == EADDRINUSE)
+		snprintf(err, errlen, "cannot listen on %s: another program has that address "
+			 "(ss -ltnp names it): stop it, or give --listen another port", spec);
+	else
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 	return -1;
 }
 

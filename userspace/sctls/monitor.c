@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmds.h"
 #include "model.h"
@@ -14,6 +16,20 @@
 #include "render.h"
 
 static volatile sig_atomic_t stop;
+static bool timestamps;
+
+/* The local time, as sctlsd's log has it: 2026-11-29 19:20:01.123. */
+static void now_text(char *buf, size_t len)
+{
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03ld", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 now.tv_nsec / 1000000);
+}
 
 static void on_signal(int sig)
 {
@@ -33,6 +49,15 @@ static int on_event(struct nl_msg *msg, void *arg)
 	event = model_event(tb, cmd);
 	if (!event)
 		return NL_SKIP;	/* a newer kernel's event */
+	if (timestamps) {
+		char stamp[64];
+
+		now_text(stamp, sizeof(stamp));
+		if (o->json)
+			json_object_object_add(event, "time", json_object_new_string(stamp));
+		else
+			printf("%s ", stamp);
+	}
 	if (o->json)
 		render_json(event, false);
 	else
@@ -47,9 +72,13 @@ int cmd_monitor(const struct opts *o, int argc, char **argv)
 	struct sctls_nl nl;
 	int grp, err;
 
-	(void)argv;
+	if (argc > 1 && (!strcmp(argv[1], "-t") || !strcmp(argv[1], "--timestamp"))) {
+		timestamps = true;
+		argc--;
+		argv++;
+	}
 	if (argc > 1)
-		return usage_error("monitor takes no arguments");
+		return usage_error("monitor takes only -t, not '%s'", argv[1]);
 	if (sctls_nl_open(&nl))
 		return 1;
 	grp = genl_ctrl_resolve_grp(nl.sk, SCTLS_GENL_NAME, SCTLS_GENL_MCGRP_EVENTS);
