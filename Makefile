@@ -79,6 +79,8 @@ CLI_SRC := $(wildcard userspace/sctls/*.c)
 PKG_CONFIG ?= pkg-config
 NL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnl-genl-3.0 json-c)
 NL_LIBS = $(shell $(PKG_CONFIG) --libs libnl-genl-3.0 json-c)
+JSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c)
+JSON_LIBS = $(shell $(PKG_CONFIG) --libs json-c)
 PCSC_CFLAGS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --cflags libpcsclite))
 PCSC_LIBS = $(if $(filter 1,$(PCSC)),$(shell $(PKG_CONFIG) --libs libpcsclite))
 MBIM_CFLAGS = $(if $(filter 1,$(MBIM)),$(shell $(PKG_CONFIG) --cflags mbim-glib))
@@ -100,9 +102,9 @@ programs: $(PROGRAMS)
 $(BUILD)/bin/sctlsd $(BUILD)/asan/sctlsd: $(SCTLSD_SRC) $(wildcard userspace/sctlsd/*.h) \
 		userspace/common/frame.h uapi/linux/sctls.h $(BIP_HDR) $(AT_HDR) $(BUILD)/.pcsc VERSION
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) \
+	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PCSC_CFLAGS) $(MBIM_CFLAGS) $(JSON_CFLAGS) \
 		$(if $(findstring /asan/,$@),$(SANITIZE)) $(LDFLAGS) -o $@ $(SCTLSD_SRC) \
-		$(PCSC_LIBS) $(MBIM_LIBS) -lpthread
+		$(PCSC_LIBS) $(MBIM_LIBS) $(JSON_LIBS) -lpthread
 
 # PCSC and MBIM as sctlsd was last built with, rewritten only when they
 # change, so that switching either rebuilds sctlsd.

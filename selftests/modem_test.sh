@@ -33,7 +33,7 @@ mbim)	sim=--mbim
 *)	echo "Bail out! FACE is at or mbim, not '$face'"
 	exit 1 ;;
 esac
-plan=15
+plan=17
 
 # An AT port's line speed, BAUD (0: as fast as may be); MBIM has none.
 line() { [ $face = at ] && echo "--baud ${BAUD:-0}"; }
@@ -74,7 +74,7 @@ if ! insmod "$SCTLS_KO"; then
 	exit 1
 fi
 # sctlsd first: it waits for the modem's port to appear.
-"$SCTLSD" --link "4116=$face:$modem" 2>"$work/sctlsd.log" &
+"$SCTLSD" --link "4116=$face:$modem" --status "$work/status.json" 2>"$work/sctlsd.log" &
 sctlsd=$!
 if ! wait_for 10 grep -q "info: ready" "$work/sctlsd.log" || ! start_modem; then
 	echo "Bail out! setup failed: $(tail -n 20 "$work"/*.log)"
@@ -82,6 +82,18 @@ if ! wait_for 10 grep -q "info: ready" "$work/sctlsd.log" || ! start_modem; then
 fi
 
 check_pages "the modem ($face)"
+
+# What sctls show says of the card, from sctlsd's status file.
+shows_link() {
+	SCTLS_STATUS="$work/status.json" "$SCTLS_CLI" show >"$work/show.out" &&
+		grep -Eq "^link 4116 .*$face:.*: $1" "$work/show.out"
+}
+card_shown() {
+	wait_for 10 shows_link "$1" ||
+		{ sed 's/^/# /' "$work/show.out" "$work/status.json"; return 1; }
+}
+check "sctls show: the card link has the card, its two channels listening" \
+	card_shown "card, 2 channels listening, [0-9]+ in use, 0 waiting"
 
 check "three clients, a two-channel card: all three served, the third waited" three_on_two
 
@@ -99,6 +111,7 @@ modem_gone() {
 		"$work/sctlsd.log"
 }
 check "the modem gone mid-transfer: the client is reset" modem_gone
+check "sctls show: the card link has no card, and says why" card_shown "no card \\("
 
 check "the modem back: the next fetch works, sctlsd not restarted" \
 	eval 'start_modem && kill -0 $sctlsd && fetch "$url/" | cmp -s - "$work/www/index.html"'

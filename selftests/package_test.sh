@@ -18,7 +18,7 @@ vpcd_port=35963
 cardsim=
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 mkdir -p "$work/www"
 printf '<!DOCTYPE html>\n<title>card</title><p>Hello from the UICC.</p>\n' >"$work/www/index.html"
 
@@ -92,6 +92,9 @@ cli() {
 		sctls --version | grep -qx "module $version"
 }
 check "sctls show names the service's sctlsd; --version the module's" cli
+
+check "sctls show: the unit's status file says the card is in, two channels listening" \
+	eval 'sctls show | grep -Eq "^link 4116 +pcsc:0: card, 2 channels listening"'
 
 reload() {
 	sed -i 's/^#allow-uid 1000$/allow-uid 0,1000/' /etc/sctls/sctlsd.conf &&

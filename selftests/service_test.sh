@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..17"
 rm -rf "$work"
 mkdir -p "$work"
 sctlsd= cardsim= listener=
@@ -54,7 +54,8 @@ if ! insmod "$SCTLS_KO" || ! start_listener; then
 fi
 
 # No card yet: sctlsd serves the device but is not ready.
-NOTIFY_SOCKET=$work/notify "$SCTLSD" -c "$work/sctlsd.conf" 2>"$work/sctlsd.log" &
+NOTIFY_SOCKET=$work/notify "$SCTLSD" -c "$work/sctlsd.conf" --status "$work/status.json" \
+	2>"$work/sctlsd.log" &
 sctlsd=$!
 not_ready_without_card() {
 	wait_for 10 grep -q "card.sock does not answer" "$work/sctlsd.log" &&
@@ -71,6 +72,14 @@ ready_with_card() {
 		grep -q "card.sock answers now" "$work/sctlsd.log"
 }
 check "the card comes: 'ready' in the log, READY=1 to systemd" ready_with_card
+
+# sctls show adds what sctlsd's status file says of each card link.
+export SCTLS_STATUS=$work/status.json
+link_shown() {
+	wait_for 10 eval '"$SCTLS_CLI" show | grep -Eq "^link 4116 +unix:$work/card.sock: answers\$"' ||
+		{ "$SCTLS_CLI" show | sed 's/^/# /'; return 1; }
+}
+check "sctls show: the card link answers (sctlsd --status)" link_shown
 
 summary() {
 	chmod 0644 "$work/card.pem"
@@ -130,6 +139,39 @@ reload_links() {
 		"$work/sctlsd.log" && fetch_as 1000
 }
 check "SIGHUP with other links: says they apply at restart, serves on" reload_links
+
+unlinked_port() {
+	"$SCTLS_CLI" set ports 4116,5000 2>"$work/set.err" &&
+		grep -q "sctlsd has no card link for port 5000" "$work/set.err" &&
+		! grep -q "port 4116" "$work/set.err" && "$SCTLS_CLI" set ports 4116
+}
+check "sctls set ports with a port sctlsd has no link for: a warning names it" unlinked_port
+
+top_shows() {
+	local idle rc=1
+	# A connection that stays open: its card side waits for a TLS hello.
+	setpriv --reuid 1000 --regid 1000 --clear-groups \
+		bash -c 'exec 3<>/dev/tcp/127.0.0.1/4116; exec sleep 60' &
+	idle=$!
+	if wait_for 20 eval '[ "$("$SCTLS_CLI" -j conns)" != "[]" ]'; then
+		"$SCTLS_CLI" top -n 2 -d 0.5 >"$work/top.out" 2>&1 &&
+			[ "$(grep -c "^sctls top at .*: 1 connection(s)" "$work/top.out")" = 2 ] &&
+			grep -Eq "^ *ID +STATE .*TO-APP/S +FROM-APP +FROM-APP/S" "$work/top.out" &&
+			grep -Eq "^link 4116 +unix:" "$work/top.out" && rc=0
+	fi
+	stop $idle
+	[ $rc = 0 ] || sed 's/^/# /' "$work/top.out"
+	return $rc
+}
+check "sctls top: two rounds, the open connection with its rates, the card link" top_shows
+
+status_gone() {
+	local pid=$sctlsd
+	kill -TERM $pid && wait $pid
+	sctlsd=
+	[ ! -e "$work/status.json" ]
+}
+check "sctlsd stopping removes its status file" status_gone
 
 stamped() {
 	# Every line of the log so far starts with the local time.

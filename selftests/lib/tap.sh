@@ -16,5 +16,6 @@ wait_for() {
 	done
 }
 
-# stop PID...: kill -9 and reap.
-stop() { kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
+# stop PID...: kill -9 and reap. None (unset variables) is nothing to do:
+# a bare wait would wait for every child.
+stop() { [ $# -gt 0 ] || return 0; kill -9 "$@" 2>/dev/null; wait "$@" 2>/dev/null; }

@@ -3,6 +3,7 @@
 #ifndef SCTLS_CMDS_H
 #define SCTLS_CMDS_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
 
 struct opts {
@@ -17,6 +18,12 @@ int cmd_conns(const struct opts *o, int argc, char **argv);
 int cmd_set(const struct opts *o, int argc, char **argv);
 int cmd_reset(const struct opts *o, int argc, char **argv);
 int cmd_monitor(const struct opts *o, int argc, char **argv);
+int cmd_top(const struct opts *o, int argc, char **argv);
+
+struct sctls_nl;
+
+/* The open connections, as sctls conns -j lists them, into the array conns. */
+int conns_fetch(struct sctls_nl *nl, json_object *conns);
 
 /* "sctls: CMD takes no arguments" and the like, to stderr. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,6 +30,11 @@ static const char usage[] =
 "      allow-uids U[,U...]|all  uids that may connect (up to 64); all: everyone\n"
 "  reset ID             reset connection ID: the app sees ECONNRESET (needs\n"
 "                       CAP_NET_ADMIN)\n"
+"  top [-d SECONDS] [-n COUNT]\n"
+"                       the connections, refreshed every SECONDS (default 1)\n"
+"                       with their rates each way, and the card links' state\n"
+"                       from sctlsd's status file; COUNT rounds, or until\n"
+"                       interrupted (needs CAP_NET_ADMIN)\n"
 "  monitor [-t]         print events (open, close, helper attach and detach)\n"
 "                       as they happen, until interrupted (needs CAP_NET_ADMIN);\n"
 "                       -t: each with the local time (JSON: \"time\")\n"
@@ -80,6 +85,7 @@ static const struct {
 	{ "set", cmd_set },
 	{ "reset", cmd_reset },
 	{ "monitor", cmd_monitor },
+	{ "top", cmd_top },
 };
 
 int main(int argc, char **argv)
@@ -116,7 +122,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (!argc)
-		return usage_error("a command is needed: show, conns, set, reset, monitor");
+		return usage_error("a command is needed: show, conns, top, set, reset, monitor");
 	if (!strcmp(argv[0], "help")) {
 		fputs(usage, stdout);
 		return 0;

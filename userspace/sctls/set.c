@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "helper_status.h"
 #include "nl.h"
 
 /* A whole decimal number in min..max, or -1. */
@@ -57,6 +58,40 @@ static int put_list(struct nl_msg *msg, int nest_type, int item, const char *lis
 		err = usage_error("%s: an empty list", what);
 	nla_nest_end(msg, nest);
 	return err;
+}
+
+/*
+ * A port served with no card link in sctlsd gets every connection reset:
+ * say so, when sctlsd's status file says which links it has.
+ */
+static void warn_unlinked_ports(int argc, char **argv)
+{
+	json_object *status;
+	double age;
+	int i;
+
+	status = helper_status_load(&age);
+	if (!status || age > HELPER_STATUS_STALE_S) {
+		json_object_put(status);
+		return;
+	}
+	for (i = 1; i + 1 < argc; i += 2) {
+		const char *p = argv[i + 1];
+
+		if (strcmp(argv[i], "ports"))
+			continue;
+		while (*p) {
+			char *end;
+			unsigned long port = strtoul(p, &end, 10);
+
+			if (!helper_status_has_port(status, port))
+				fprintf(stderr, "sctls: warning: sctlsd has no card link for port %lu: "
+					"its connections will be reset (add 'link %lu=...' to its "
+					"configuration and restart it)\n", port, port);
+			p = *end ? end + 1 : end;
+		}
+	}
+	json_object_put(status);
 }
 
 int cmd_set(const struct opts *o, int argc, char **argv)
@@ -119,6 +154,8 @@ int cmd_set(const struct opts *o, int argc, char **argv)
 		nlmsg_free(msg);
 	if (err)
 		sctls_nl_perror(&nl, "set", err);
+	else
+		warn_unlinked_ports(argc, argv);
 	sctls_nl_close(&nl);
 	return err ? 1 : 0;
 }

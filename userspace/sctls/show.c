@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cmds.h"
+#include "helper_status.h"
 #include "model.h"
 #include "nl.h"
 #include "render.h"
@@ -50,11 +51,29 @@ int cmd_show(const struct opts *o, int argc, char **argv)
 		err = -EBADMSG;
 	if (err) {
 		sctls_nl_perror(&nl, "show", err);
-	} else if (o->json) {
-		render_json(state, o->pretty);
 	} else {
-		humanize_state(state);
-		render_list(state);
+		json_object *status, *pid;
+		int64_t helper_pid = -1;
+		double age = 0;
+
+		if (json_object_object_get_ex(state, "helper_pid", &pid) && pid)
+			helper_pid = json_object_get_int64(pid);
+		status = helper_status_load(&age);
+		if (o->json) {
+			/* sctlsd's own words, with how old they are. */
+			if (status)
+				json_object_object_add(status, "age_s", json_object_new_double(age));
+			json_object_object_add(state, "sctlsd", status);
+			render_json(state, o->pretty);
+		} else {
+			humanize_state(state);
+			render_list(state);
+			if (helper_pid < 0)
+				printf("%-19s%s\n", "card-links", "no helper attached");
+			else
+				helper_status_print(status, age, helper_pid);
+			json_object_put(status);
+		}
 	}
 	json_object_put(state);
 	sctls_nl_close(&nl);
@@ -84,11 +103,17 @@ static const struct column conn_columns[] = {
 	{ "AGE-MS", "age_ms", NULL, true },
 };
 
+int conns_fetch(struct sctls_nl *nl, json_object *conns)
+{
+	struct nl_msg *msg = sctls_nl_new(nl, SCTLS_CMD_CONNS, NLM_F_DUMP);
+
+	return msg ? sctls_nl_call(nl, msg, add_conn, conns) : -ENOMEM;
+}
+
 int cmd_conns(const struct opts *o, int argc, char **argv)
 {
 	json_object *conns = json_object_new_array();
 	struct sctls_nl nl;
-	struct nl_msg *msg;
 	int err;
 
 	(void)argv;
@@ -100,8 +125,7 @@ int cmd_conns(const struct opts *o, int argc, char **argv)
 		json_object_put(conns);
 		return 1;
 	}
-	msg = sctls_nl_new(&nl, SCTLS_CMD_CONNS, NLM_F_DUMP);
-	err = msg ? sctls_nl_call(&nl, msg, add_conn, conns) : -ENOMEM;
+	err = conns_fetch(&nl, conns);
 	if (err)
 		sctls_nl_perror(&nl, "conns", err);
 	else if (o->json)

@@ -16,6 +16,16 @@
 
 struct link;
 
+/* A toolkit link's state, as its terminal last published it (--status). */
+struct link_status {
+	bool card;			/* it talks to the card */
+	unsigned int listening;		/* channels the card opened */
+	unsigned int established;	/* of those, carrying a connection */
+	unsigned int waiting;		/* app connections waiting for one */
+	uint64_t exchanges;		/* with the card: commands, responses, events */
+	char why[256];			/* no card: why, as logged */
+};
+
 struct link_ops {
 	const char *scheme;	/* "unix", "tcp", "pcsc", "at": the text before ':' */
 	/* Parse "scheme:ADDRESS"; on error, say why in err. */
@@ -30,6 +40,8 @@ struct link_ops {
 	ssize_t (*recv)(int fd, void *buf, size_t len);
 	void (*shutdown)(int fd);	/* no more bytes to the card */
 	void (*close)(int fd, bool reset);
+	/* Optional: the card's side, for kinds that reach it through a terminal. */
+	void (*status)(const struct link *link, struct link_status *st);
 };
 
 struct link {

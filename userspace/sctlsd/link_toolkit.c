@@ -130,6 +130,11 @@ ssize_t toolkit_recv(int fd, void *buf, size_t len)
 }
 
 /* A reset needs nothing more: the terminal sees the pair close either way. */
+void toolkit_status(const struct link *link, struct link_status *st)
+{
+	terminal_status(link->priv, st);
+}
+
 void toolkit_close(int fd, bool reset)
 {
 	struct end *e;

@@ -43,6 +43,9 @@ static void usage(FILE *out)
 "                                connect; others are reset and logged.\n"
 "                                Default: everyone\n"
 "  -d, --device PATH             the sctls device (default /dev/sctls)\n"
+"  -s, --status FILE             write the state of sctlsd and its card links\n"
+"                                to FILE each second, as JSON, for sctls show\n"
+"                                and sctls top (the unit: /run/sctls/status.json)\n"
 "  -v, --verbose                 log more; twice for debug\n"
 "  -V, --version                 print the version and exit\n"
 "  -h, --help                    this text\n"
@@ -74,12 +77,13 @@ static const struct option opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "allow-uid", required_argument, NULL, 'u' },
 	{ "device", required_argument, NULL, 'd' },
+	{ "status", required_argument, NULL, 's' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
-static const char optstring[] = "l:c:u:d:vVh";
+static const char optstring[] = "l:c:u:d:s:vVh";
 
 /* An option that is configuration: 1 if opt is one (0 or -1 in *ret), else 0. */
 static int config_option(struct config *cfg, int opt, int *ret, char *err, size_t errlen)
@@ -120,7 +124,7 @@ static int reread_config(struct config *cfg, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
 	static struct config cfg;
-	const char *device = "/dev/" SCTLS_DEVICE_NAME;
+	const char *device = "/dev/" SCTLS_DEVICE_NAME, *status_path = NULL;
 	struct relay *relay;
 	char err[512];
 	int opt, status;
@@ -138,6 +142,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'd':
 			device = optarg;
+			break;
+		case 's':
+			status_path = optarg;
 			break;
 		case 'v':
 			if (log_max < LOG_DEBUG)
@@ -158,7 +165,7 @@ int main(int argc, char **argv)
 	if (!cfg.nr_links)
 		return usage_error("no card link: give --link PORT=KIND:ADDRESS or -c FILE");
 
-	relay = relay_new(&cfg, device, reread_config);
+	relay = relay_new(&cfg, device, reread_config, status_path);
 	if (!relay)
 		return 1;
 	status = relay_run(relay);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "notify.h"
 #include "relay.h"
+#include "status.h"
 
 #define IN_BUF		(256 * 1024)
 #define OUT_BUF		(1024 * 1024)
@@ -68,8 +69,8 @@ struct conn {
 struct relay {
 	struct config *cfg;
 	relay_reread_fn reread;
-	bool link_up[CONFIG_MAX_LINKS];	/* answered at least once */
-	int link_err[CONFIG_MAX_LINKS];	/* the last probe's, said once */
+	struct status status;		/* also each link's answered and err */
+	struct timespec probed;		/* CLOCK_MONOTONIC of the last probes */
 	bool ready;
 	int dev, ep, sig;
 	struct watch dev_w, sig_w;
@@ -492,7 +493,8 @@ static int open_device(const char *device)
 	return -1;
 }
 
-struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn reread)
+struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn reread,
+			const char *status_path)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct sctls_info info;
@@ -506,6 +508,7 @@ struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn 
 	}
 	r->cfg = cfg;
 	r->reread = reread;
+	r->status.path = status_path;
 	r->ep = r->sig = -1;
 	r->dev = open_device(device);
 	if (r->dev < 0)
@@ -589,23 +592,34 @@ static void relay_check_ready(struct relay *r)
 	if (r->ready)
 		return;
 	for (i = 0; i < r->cfg->nr_links; i++)
-		if (!r->link_up[i])
+		if (!r->status.links[i].answered)
 			return;
 	r->ready = true;
 	log_info("ready");
 	notify("READY=1\nSTATUS=serving %zu port(s)", r->cfg->nr_links);
+	status_write(&r->status, r->cfg, r->ready, r->nr_conns, true);
 }
 
 static void relay_link_up(struct relay *r, const struct link *link)
 {
-	size_t i = link - r->cfg->links;
+	struct status_link *sl = &r->status.links[link - r->cfg->links];
 
-	if (r->link_up[i])
+	if (sl->answered)
 		return;
-	r->link_up[i] = true;
-	if (r->link_err[i])
+	sl->answered = true;
+	if (sl->err)
 		log_info("card link %s answers now", link->spec);
 	relay_check_ready(r);
+}
+
+/* Whether 2 s have passed since the last probes. */
+static bool relay_probe_due(const struct relay *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - r->probed.tv_sec) * 1000 +
+	       (now.tv_nsec - r->probed.tv_nsec) / 1000000 >= 2000;
 }
 
 /* Try each socket link that has not answered yet: connect, then close. */
@@ -613,13 +627,14 @@ static void relay_probe_links(struct relay *r)
 {
 	size_t i;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->probed);
 	for (i = 0; i < r->cfg->nr_links; i++) {
 		const struct link *link = &r->cfg->links[i];
 		struct pollfd pfd = { .events = POLLOUT };
 		bool up = true;
 		int err = 0;
 
-		if (r->link_up[i])
+		if (r->status.links[i].answered)
 			continue;
 		if (!link_is_socket(link)) {
 			relay_link_up(r, link);
@@ -639,12 +654,12 @@ static void relay_probe_links(struct relay *r)
 			relay_link_up(r, link);
 			continue;
 		}
-		if (err != r->link_err[i]) {
+		if (err != r->status.links[i].err) {
 			log_warn("card link %s does not answer (%s): connections to port %u fail until it does",
 				 link->spec, strerror(err), link->port);
 			notify("STATUS=waiting for card link %s: %s", link->spec, strerror(err));
 		}
-		r->link_err[i] = err;
+		r->status.links[i].err = err;
 	}
 }
 
@@ -700,8 +715,12 @@ int relay_run(struct relay *r)
 	relay_probe_links(r);
 
 	for (;;) {
-		/* Until every link has answered, try them again every 2 s. */
-		int n = epoll_wait(r->ep, evs, 64, r->ready ? -1 : 2000), k;
+		/*
+		 * Until every link has answered, try them again every 2 s; with
+		 * --status, write it each second.
+		 */
+		int timeout = r->status.path ? 1000 : r->ready ? -1 : 2000;
+		int n = epoll_wait(r->ep, evs, 64, timeout), k;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -709,8 +728,9 @@ int relay_run(struct relay *r)
 			log_err("epoll_wait: %s", strerror(errno));
 			return 1;
 		}
-		if (!n && !r->ready)
+		if (!r->ready && relay_probe_due(r))
 			relay_probe_links(r);
+		status_write(&r->status, r->cfg, r->ready, r->nr_conns, false);
 		for (k = 0; k < n; k++) {
 			struct watch *w = evs[k].data.ptr;
 
@@ -745,6 +765,7 @@ void relay_free(struct relay *r)
 		while (r->buckets[i])
 			conn_free(r, r->buckets[i], true, NULL);
 	relay_bury(r);
+	status_remove(&r->status);
 	if (r->ep >= 0)
 		close(r->ep);
 	if (r->sig >= 0)

@@ -28,7 +28,8 @@ typedef int (*relay_reread_fn)(struct config *fresh, char *err, size_t errlen);
  * Open the device and prepare the loop. On failure, returns NULL having
  * logged a message that says what to do.
  */
-struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn reread);
+struct relay *relay_new(struct config *cfg, const char *device, relay_reread_fn reread,
+			const char *status_path);
 
 /*
  * Run until a SIGTERM or SIGINT; returns the exit status. Ready (the log

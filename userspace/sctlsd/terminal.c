@@ -80,6 +80,9 @@ struct terminal {
 	struct channel ch[BIP_MAX_CHANNELS + 1];
 	struct app queue[QUEUE_MAX];
 	unsigned int nr_queue;
+	uint64_t exchanges;
+
+	struct link_status shown;	/* under lock */
 };
 
 static struct terminal *terminals[MAX_TERMINALS];
@@ -341,6 +344,13 @@ static void carry_out(struct terminal *t, const struct bip_command *cmd, struct 
  * burst at a time: the apps' connections and their waits are served in
  * between (more_proactive says to come back at once).
  */
+/* FETCH, counted as an exchange with the card. */
+static int fetch(struct terminal *t, uint8_t *buf, size_t len)
+{
+	t->exchanges++;
+	return t->card->ops->fetch(t->card, buf, len);
+}
+
 static int proactive(struct terminal *t)
 {
 	const struct card_ops *ops = t->card->ops;
@@ -349,7 +359,7 @@ static int proactive(struct terminal *t)
 	int len = 0, ret;
 
 	t->more_proactive = false;
-	while (t->have_card && (len = ops->fetch(t->card, fetched, sizeof(fetched))) > 0) {
+	while (t->have_card && (len = fetch(t, fetched, sizeof(fetched))) > 0) {
 		uint8_t tr[BIP_MAX_DATA];
 		struct bip_command cmd;
 		struct bip_response r;
@@ -370,6 +380,7 @@ static int proactive(struct terminal *t)
 			log_err("%s: cannot build the response to command %02x", t->kind, cmd.type);
 			return -1;
 		}
+		t->exchanges++;
 		ret = ops->respond(t->card, b.data, b.len);
 		if (ret == CARD_LOST) {
 			card_gone(t);
@@ -410,6 +421,7 @@ static int envelope(struct terminal *t, const struct bip_event *e)
 	if (bip_event_build(&b, e))
 		return -1;
 	for (tries = 0; tries < BUSY_RETRIES && t->have_card; tries++) {
+		t->exchanges++;
 		switch (t->card->ops->envelope(t->card, b.data, b.len)) {
 		case CARD_OK:
 			return proactive(t);
@@ -644,6 +656,31 @@ static void expire(struct terminal *t, long long now)
 	}
 }
 
+/* Publish the state for terminal_status(), once a turn of the loop. */
+static void publish(struct terminal *t)
+{
+	struct link_status st = { .card = t->have_card, .waiting = t->nr_queue,
+				  .exchanges = t->exchanges };
+	unsigned int i;
+
+	for (i = 1; i <= BIP_MAX_CHANNELS; i++) {
+		st.listening += t->ch[i].open;
+		st.established += t->ch[i].established;
+	}
+	if (!t->have_card)
+		snprintf(st.why, sizeof(st.why), "%s", t->last_why);
+	pthread_mutex_lock(&t->lock);
+	t->shown = st;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void terminal_status(struct terminal *t, struct link_status *st)
+{
+	pthread_mutex_lock(&t->lock);
+	*st = t->shown;
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void *terminal_loop(void *arg)
 {
 	struct terminal *t = arg;
@@ -660,6 +697,7 @@ static void *terminal_loop(void *arg)
 			if (t->have_card)
 				assign(t);
 		}
+		publish(t);
 		fds[0] = (struct pollfd){ .fd = t->wake, .events = POLLIN };
 		if (t->have_card && ops->fd && (card_fd = ops->fd(t->card)) >= 0)
 			fds[nfds++] = (struct pollfd){ .fd = card_fd, .events = POLLIN };
@@ -708,6 +746,7 @@ static void *terminal_loop(void *arg)
 		announce(t);
 		/* A card behind a reader speaks only when spoken to: ask while busy. */
 		if (active && t->have_card && ops->poll) {
+			t->exchanges++;
 			if (ops->poll(t->card))
 				card_gone(t);
 			else

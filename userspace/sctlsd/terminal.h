@@ -34,6 +34,9 @@ int terminal_start(struct terminal *t, char *err, size_t errlen);
  */
 int terminal_attach(struct terminal *t, uint16_t port, int fd, uint64_t id);
 
+/* What the terminal's thread last published, for sctlsd --status. */
+void terminal_status(struct terminal *t, struct link_status *st);
+
 /* Called from the terminal's thread before it closes a connection it resets. */
 void terminal_reset_hook(uint64_t id);
 
@@ -48,6 +51,7 @@ int toolkit_connect(const struct link *link, bool *up);
 int toolkit_connected(int fd);
 ssize_t toolkit_recv(int fd, void *buf, size_t len);
 void toolkit_close(int fd, bool reset);
+void toolkit_status(const struct link *link, struct link_status *st);
 
 /* The link_ops of such a kind: its scheme, and its parse calling toolkit_parse. */
 #define TOOLKIT_LINK_OPS(name, parse_fn) {					\
@@ -55,6 +59,7 @@ void toolkit_close(int fd, bool reset);
 	.connect = toolkit_connect, .connected = toolkit_connected,		\
 	.send = link_stream_send, .recv = toolkit_recv,				\
 	.shutdown = link_stream_shutdown, .close = toolkit_close,		\
+	.status = toolkit_status,						\
 }
 
 #endif
