@@ -253,14 +253,15 @@ TEST_F(ctl, app_that_left_is_no_reset_but_one_cut_off_is)
 	enum { LEFT_AFTER_FIN, CUT_OFF, N };
 	static char chunk[16384];
 	struct sctls_frame f;
-	int fd[N], i, small = 4096;
 	uint32_t id[N];
+	int fd[N], i;
 
 	ASSERT_EQ(0, attach(&self->rd));
-	for (i = 0; i < N; i++) {
-		fd[i] = gw_connect_and_open(&self->rd, AF_INET, &id[i]);
-		ASSERT_LE(0, fd[i]);
-	}
+	fd[LEFT_AFTER_FIN] = gw_connect_and_open(&self->rd, AF_INET, &id[LEFT_AFTER_FIN]);
+	ASSERT_LE(0, fd[LEFT_AFTER_FIN]);
+	fd[CUT_OFF] = gw_connect_small(&self->rd, &id[CUT_OFF]);
+	ASSERT_LE(0, fd[CUT_OFF]);
+	ASSERT_NE(0, id[CUT_OFF]);
 
 	/* FIN, close, then the helper's last bytes: the app's socket resets them. */
 	ASSERT_EQ(0, shutdown(fd[LEFT_AFTER_FIN], SHUT_WR));
@@ -272,8 +273,7 @@ TEST_F(ctl, app_that_left_is_no_reset_but_one_cut_off_is)
 	EXPECT_EQ(1, stat_of(&self->nl, SCTLS_STAT_CLOSED_APP_LEFT));
 	EXPECT_EQ(0, stat_of(&self->nl, SCTLS_STAT_CLOSED_RESET));
 
-	/* A window of bytes to an app that reads none, then its reset. */
-	ASSERT_EQ(0, setsockopt(fd[CUT_OFF], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	/* A window of bytes to an app that reads none and offers 4 KiB, then its reset. */
 	for (i = 0; i < 4; i++)
 		ASSERT_LT(0, gw_send(self->rd.fd, SCTLS_DATA, 0, id[CUT_OFF], 0, chunk,
 				     sizeof(chunk)));

@@ -365,23 +365,6 @@ WORLD_FIXTURE(bigwin, "window=16777216")
 
 
 /* An app whose socket holds little and that does not read: bytes get staged. */
-static int connect_small(struct gw_reader *rd, uint32_t *id)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET, .sin_port = htons(SCTLS_DEFAULT_PORT),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	struct sctls_open open;
-	int small = 4096, fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	*id = 0;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) ||
-	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
-		return -1;
-	*id = next_open(rd, &open);
-	return fd;
-}
-
 static uint8_t big[WINDOW];
 
 static int fill(struct gw_reader *rd, uint32_t id, size_t total)
@@ -457,7 +440,7 @@ TEST_F(stage, kept_bytes_are_charged_to_the_helpers_memory_cgroup)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	ASSERT_EQ(0, cg_write(CG_HELPER, "cgroup.procs", pid));
 
-	fd = connect_small(&self->w.rd, &id);
+	fd = gw_connect_small(&self->w.rd, &id);
 	ASSERT_NE(0, id);
 	mem = cg_read(CG_HELPER, "memory.current", NULL);
 	sock = cg_read(CG_HELPER, "memory.stat", "sock");
@@ -488,7 +471,7 @@ static int final_frame(struct gw_reader *rd, uint32_t id, uint32_t *arg)
 TEST_F(stage, app_reset_with_staged_bytes_is_close_econnreset)
 {
 	uint32_t id, arg = 0;
-	int fd = connect_small(&self->w.rd, &id);
+	int fd = gw_connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
@@ -502,7 +485,7 @@ TEST_F(stage, admin_reset_with_staged_bytes_is_close_econnaborted)
 {
 	struct nl_msg *msg;
 	uint32_t id, arg = 0;
-	int fd = connect_small(&self->w.rd, &id);
+	int fd = gw_connect_small(&self->w.rd, &id);
 	char c;
 
 	ASSERT_NE(0, id);
@@ -825,7 +808,7 @@ TEST_F(four, resets_with_staged_bytes_never_lock_apps_out)
 	int fd;
 
 	for (i = 0; i < 4; i++) {
-		fd = connect_small(&self->w.rd, &id);
+		fd = gw_connect_small(&self->w.rd, &id);
 		ASSERT_NE(0, id);
 		ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
 		ASSERT_EQ(0, gw_reset(fd));
@@ -848,7 +831,7 @@ TEST_F_TIMEOUT(closing, app_that_never_reads_does_not_hold_a_closed_connection, 
 	size_t got = 0;
 	long start;
 	char buf[4096];
-	int fd = connect_small(&self->w.rd, &id);
+	int fd = gw_connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
 	ASSERT_EQ(0, fill(&self->w.rd, id, STAGE_BYTES));
@@ -905,7 +888,7 @@ TEST_F_TIMEOUT(bigwin, staging_is_capped_per_namespace, 300)
 	for (i = 0; i < STALLED; i++) {
 		size_t sent = 0;
 
-		fds[i] = connect_small(&self->w.rd, &ids[i]);
+		fds[i] = gw_connect_small(&self->w.rd, &ids[i]);
 		ASSERT_NE(0, ids[i]);
 		while (sent < BIG_WINDOW) {
 			ssize_t n = gw_send(self->w.rd.fd, SCTLS_DATA, 0, ids[i], 0,
@@ -1088,7 +1071,7 @@ TEST_F_TIMEOUT(stage, write_space_callback_stops_once_the_app_has_room, 120)
 	pid_t reader;
 	int status;
 	unsigned int i;
-	int fd = connect_small(&self->w.rd, &id);
+	int fd = gw_connect_small(&self->w.rd, &id);
 
 	ASSERT_NE(0, id);
 	if (sh("echo 'p:sctls_ws sctls:sctls_conn_write_space' >>%s/kprobe_events && "

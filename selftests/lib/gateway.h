@@ -30,6 +30,14 @@ uint32_t gw_expect_open(struct gw_reader *rd, struct sctls_open *open);
 /* An app connected to the default port, and its id for the helper (0 if none). */
 int gw_connect_and_open(struct gw_reader *rd, int family, uint32_t *id);
 
+/*
+ * The same over IPv4 from a socket with a small receive buffer from the
+ * start (SO_RCVBUF before connect), so that the window it offers stays
+ * small: bytes for it wait in the kernel. Frames of other connections
+ * before its OPEN are skipped.
+ */
+int gw_connect_small(struct gw_reader *rd, uint32_t *id);
+
 /* The next frame from the device within timeout_ms: 1, 0 on timeout, or -errno. */
 int gw_next(struct gw_reader *rd, struct sctls_frame *f, int timeout_ms);
 
