@@ -141,19 +141,22 @@ static void conn_unlink(struct relay *r, struct conn *c)
 	r->nr_conns--;
 }
 
-/* Forget a connection; say how it went unless why is NULL. */
-static void conn_free(struct relay *r, struct conn *c, bool reset, const char *why)
+/* Seconds from a CLOCK_MONOTONIC time until now. */
+static double seconds_since(const struct timespec *then)
 {
 	struct timespec now;
 
-	if (why) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - then->tv_sec) + (now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+/* Forget a connection; say how it went unless why is NULL. */
+static void conn_free(struct relay *r, struct conn *c, bool reset, const char *why)
+{
+	if (why)
 		log_info("connection %u closed (%s): %llu bytes to the card, %llu to the app, %.3f s",
 			 c->id, why, (unsigned long long)c->to_card_bytes,
-			 (unsigned long long)c->to_app_bytes,
-			 (double)(now.tv_sec - c->started.tv_sec) +
-			 (now.tv_nsec - c->started.tv_nsec) / 1e9);
-	}
+			 (unsigned long long)c->to_app_bytes, seconds_since(&c->started));
 	conn_unlink(r, c);
 	c->link->ops->close(c->fd, reset);	/* also leaves the epoll set */
 	c->dead = true;
@@ -418,13 +421,9 @@ static void relay_frame_in(struct relay *r, const struct sctls_frame *f)
 		if (!c->connecting && conn_from_card(r, c))
 			return;
 		break;
-	case SCTLS_CLOSE: {
-		char why[96];
-
-		snprintf(why, sizeof(why), "%s", f->hdr.arg ? strerror(f->hdr.arg) : "orderly");
-		conn_free(r, c, f->hdr.arg != 0, why);
+	case SCTLS_CLOSE:
+		conn_free(r, c, f->hdr.arg != 0, f->hdr.arg ? strerror(f->hdr.arg) : "orderly");
 		return;
-	}
 	}
 	conn_watch(r, c);
 }
@@ -575,11 +574,6 @@ static void relay_close_all(struct relay *r)
 		 (unsigned long long)(r->stats.card_failed + r->stats.refused_link));
 }
 
-static bool link_is_socket(const struct link *link)
-{
-	return link->ops == &link_unix_ops || link->ops == &link_tcp_ops;
-}
-
 /*
  * Ready once every link has answered: a socket link when a connection to
  * it succeeds (a probe's or an app's); a toolkit link when its terminal
@@ -615,11 +609,7 @@ static void relay_link_up(struct relay *r, const struct link *link)
 /* Whether 2 s have passed since the last probes. */
 static bool relay_probe_due(const struct relay *r)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - r->probed.tv_sec) * 1000 +
-	       (now.tv_nsec - r->probed.tv_nsec) / 1000000 >= 2000;
+	return seconds_since(&r->probed) >= 2.0;
 }
 
 /* Try each socket link that has not answered yet: connect, then close. */
@@ -636,7 +626,8 @@ static void relay_probe_links(struct relay *r)
 
 		if (r->status.links[i].answered)
 			continue;
-		if (!link_is_socket(link)) {
+		/* A toolkit link (it has a status) reports its card itself. */
+		if (link->ops->status) {
 			relay_link_up(r, link);
 			continue;
 		}
