@@ -216,7 +216,6 @@ TEST_F(sctlsd, card_refusing_resets_app_and_daemon_carries_on)
 {
 	long base = gw_now_ms();
 	int fd, bound;
-	char c;
 
 	/* The baseline: one echo through daemon and card, in this guest. */
 	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
@@ -231,10 +230,7 @@ TEST_F(sctlsd, card_refusing_resets_app_and_daemon_carries_on)
 	self->card = 0;
 	unlink(CARD_SOCK);
 
-	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ECONNRESET, gw_recv_all(fd, &c, 1, bound));
-	close(fd);
+	EXPECT_EQ(-ECONNRESET, gw_connect_outcome(AF_INET, SCTLS_DEFAULT_PORT, bound));
 	EXPECT_TRUE(daemon_wait_log(&self->d, "resetting it", GW_TIMEOUT_MS));
 
 	/* The card is back: served again, by the same daemon. */
@@ -289,18 +285,9 @@ TEST_F(sctlsd, kill_9_resets_apps_and_a_restart_serves)
 /* As uid, connect and echo: 0 served, 1 reset, 2 something else. */
 static int connect_as(uid_t uid)
 {
-	char c = 'x';
-	int fd;
-
 	if (become(uid, uid))
 		return 2;
-	fd = gw_connect(AF_INET, SCTLS_DEFAULT_PORT);
-	if (fd < 0)
-		return 2;
-	/* The helper may refuse before the byte goes: a reset all the same. */
-	if (send(fd, &c, 1, MSG_NOSIGNAL) != 1)
-		return errno == ECONNRESET || errno == EPIPE ? 1 : 2;
-	switch (gw_recv_all(fd, &c, 1, GW_TIMEOUT_MS)) {
+	switch (gw_connect_outcome(AF_INET, SCTLS_DEFAULT_PORT, GW_TIMEOUT_MS)) {
 	case 1:
 		return 0;
 	case -ECONNRESET:

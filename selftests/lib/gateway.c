@@ -182,6 +182,22 @@ int gw_connect(int family, uint16_t port)
 	return fd;
 }
 
+ssize_t gw_connect_outcome(int family, uint16_t port, int timeout_ms)
+{
+	int fd = gw_connect(family, port);
+	ssize_t ret;
+	char c = 'x';
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &c, 1, MSG_NOSIGNAL) == 1)
+		ret = gw_recv_all(fd, &c, 1, timeout_ms);
+	else	/* reset already; EPIPE if its error was read by then */
+		ret = errno == EPIPE ? -ECONNRESET : -errno;
+	close(fd);
+	return ret;
+}
+
 int gw_reset(int fd)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };

@@ -52,6 +52,15 @@ ssize_t gw_send(int fd, uint16_t type, uint16_t flags, uint32_t conn,
 /* A blocking TCP connection to the loopback port of family; -1 on error. */
 int gw_connect(int family, uint16_t port);
 
+/*
+ * What the gateway does with a new connection to the loopback port that
+ * sends one byte: 1 when a byte comes back within timeout_ms, 0 on an
+ * orderly close, -ECONNRESET on a reset, else -errno. A helper that
+ * refuses at once (sctlsd's allow-list) can have the socket reset before
+ * connect() returns, which then fails with ECONNRESET: the same reset.
+ */
+ssize_t gw_connect_outcome(int family, uint16_t port, int timeout_ms);
+
 /* Close fd with a reset (SO_LINGER 0), as an app that aborts: 0, or -1. */
 int gw_reset(int fd);
 
