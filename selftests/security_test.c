@@ -241,6 +241,9 @@ TEST(port_taken_before_load_is_named_everywhere)
 	/* Nobody reaches the program that has it: it cannot pose as the card. */
 	EXPECT_EQ(-1, gw_connect(AF_INET, 4200));
 	EXPECT_EQ(ECONNREFUSED, errno);
+	/* And counted as the README says: no helper could serve it. */
+	ASSERT_EQ(0, cli_run(-1, out, sizeof(out), err, sizeof(err), "show", NULL));
+	EXPECT_NE(NULL, strstr(out, "\nrefused-no-helper  1\n"));
 
 	/* The helper is told, not left serving nothing. */
 	dev = gw_open_dev();
