@@ -47,7 +47,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SELFTESTS := device_test datapath_test scale_test netlink_test security_test sctlsd_test e2e_test pcsc_test modem_test mbim_test service_test
 SELFTEST_LIB := selftests/lib/module.c selftests/lib/gateway.c selftests/lib/echo.c \
 	selftests/lib/control.c selftests/lib/privs.c userspace/common/frame.c userspace/sctls/nl.c
-UNIT_TESTS := frame_test mc3_test bip_test at_test
+UNIT_TESTS := frame_test mc3_test mc3_thread_test bip_test at_test
 # The shell tests' libraries, sourced from beside them: named as targets,
 # so that make does not take them for intermediate files.
 SELFTEST_SH_LIB = $(BUILD)/selftests/lib/tap.sh $(BUILD)/selftests/lib/card.sh
@@ -320,6 +320,13 @@ $(BUILD)/unit/mc3_test: userspace/mc3/mc3_test.c $(MC3_LIB_SRC) $(MC3_HDR) \
 		$(LINUX_TOOLS)/.stamp
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(CFLAGS) $(SANITIZE) -isystem $(KSFT_DIR) -o $@ \
+		$< $(MC3_LIB_SRC) -lcrypto
+
+# ThreadSanitizer, which cannot be combined with ASan: one cache, many threads.
+$(BUILD)/unit/mc3_thread_test: userspace/mc3/mc3_thread_test.c $(MC3_LIB_SRC) $(MC3_HDR) \
+		$(LINUX_TOOLS)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(CFLAGS) -fsanitize=thread -isystem $(KSFT_DIR) -o $@ \
 		$< $(MC3_LIB_SRC) -lcrypto
 
 $(BUILD)/unit/bip_test: userspace/bip/bip_test.c $(BIP_SRC) $(BIP_HDR) $(LINUX_TOOLS)/.stamp

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Signing and verifying, and the replay cache of a context. */
+/* Signing and verifying with a context. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -7,189 +7,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 #include "keystore.h"
+#include "replay.h"
 
 #define MAC_MAX		64	/* SHA-512 */
 #define SIG_TEXT_MAX	(MAC_MAX * 2 + 1)
 
-/*
- * The last tids that verified, as keyed 64-bit hashes of (apikeyid, tid):
- * a ring gives the order to forget them in, an open-addressing table (at
- * most a quarter full, linear probing) finds them with one cache miss or so.
- */
-struct replay {
-	uint64_t seed;
-	uint32_t slots, next;		/* next: the ring's oldest entry */
-	uint64_t *ring;			/* 0 when free */
-	uint64_t *table;
-	uint32_t mask;
-};
-
 struct mc3_ctx {
 	const struct mc3_keystore *ks;
 	EVP_MAC_CTX **work;		/* one per key, and the dummy last */
-	uint64_t *id_hash;		/* per key: its apikeyid's hash, seeded */
 	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
-	unsigned int window;
-	struct replay replay;
+	struct mc3_replay *replay;
+	bool own_replay;		/* made by mc3_ctx_new, freed with it */
 	struct mc3_buf canon;		/* v2's canonical text, reused */
 };
 
-#define HUGE_PAGE	(2UL << 20)
-
-/*
- * The table is read at random, twice a request. On 4 KiB pages nearly every
- * read misses the TLB, and under virtualisation the page walk costs more
- * than the rest of the lookup: a table of 2 MiB or more (the default) asks
- * for a huge page. madvise is a hint; without it the table still works.
- */
-static uint64_t *table_alloc(size_t entries)
-{
-	size_t bytes = entries * sizeof(uint64_t);
-	uint64_t *table;
-
-	if (bytes < HUGE_PAGE)
-		return calloc(entries, sizeof(*table));
-	table = aligned_alloc(HUGE_PAGE, bytes);	/* bytes: a power of two */
-	if (table) {
-		madvise(table, bytes, MADV_HUGEPAGE);
-		memset(table, 0, bytes);
-	}
-	return table;
-}
-
-static int replay_init(struct replay *r, unsigned int slots)
-{
-	uint32_t size = 1;
-
-	while (size < slots * 4)
-		size <<= 1;
-	r->slots = slots;
-	r->mask = size - 1;
-	r->ring = calloc(slots, sizeof(*r->ring));
-	r->table = table_alloc(size);
-	if (!r->ring || !r->table || RAND_bytes((unsigned char *)&r->seed, 8) != 1)
-		return -1;
-	return 0;
-}
-
-/* Mix 64 bits (the murmur3 finalizer). */
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ h >> 33;
-}
-
-/* Eight octets at a time into h; the length goes in too. */
-static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
-{
-	uint64_t w;
-
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = mix64(h ^ w);
-	}
-	w = 0;
-	memcpy(&w, s, len);
-	return mix64(h ^ w ^ (uint64_t)len << 56);
-}
-
-/*
- * A keyed 64-bit hash of (apikeyid, tid), from id_hash, the id's part (see
- * mc3_ctx_new). It also starts loading the table lines that replay_seen()
- * will touch, h's own and the oldest entry's, so that the HMAC's work hides
- * the two cache misses that would otherwise come after it.
- */
-static uint64_t replay_hash(const struct replay *r, uint64_t id_hash, const char *tid,
-			    size_t tid_len)
-{
-	uint64_t h = hash_bytes(id_hash, tid, tid_len) | 1;
-
-	__builtin_prefetch(&r->table[h & r->mask]);
-	__builtin_prefetch(&r->table[r->ring[r->next] & r->mask]);
-	return h;
-}
-
-/* The table's place of h, or of the free place where it would go. */
-static uint32_t replay_place(const struct replay *r, uint64_t h)
-{
-	uint32_t i = h & r->mask;
-
-	while (r->table[i] && r->table[i] != h)
-		i = (i + 1) & r->mask;
-	return i;
-}
-
-/* Take h out of the table, shifting back the entries probed past it. */
-static void replay_forget(struct replay *r, uint64_t h)
-{
-	uint32_t hole = replay_place(r, h), i = hole;
-
-	r->table[hole] = 0;
-	for (;;) {
-		uint32_t home;
-
-		i = (i + 1) & r->mask;
-		if (!r->table[i])
-			return;
-		home = r->table[i] & r->mask;
-		/* Move it back unless its home lies cyclically in (hole, i]. */
-		if ((i > hole && (home <= hole || home > i)) ||
-		    (i < hole && home <= hole && home > i)) {
-			r->table[hole] = r->table[i];
-			r->table[i] = 0;
-			hole = i;
-		}
-	}
-}
-
-/* Whether h was seen; if not, remember it in place of the oldest. */
-static bool replay_seen(struct replay *r, uint64_t h)
-{
-	uint32_t place = replay_place(r, h);
-
-	if (r->table[place])
-		return true;
-	if (r->ring[r->next]) {
-		replay_forget(r, r->ring[r->next]);
-		place = replay_place(r, h);
-	}
-	r->table[place] = h;
-	r->ring[r->next] = h;
-	if (++r->next == r->slots)
-		r->next = 0;
-	return false;
-}
-
-struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_slots,
-			    unsigned int window)
+struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_replay *replay)
 {
 	struct mc3_ctx *ctx = calloc(1, sizeof(*ctx));
 	size_t i;
 
-	if (!ctx || replay_slots > MC3_REPLAY_MAX) {
+	if (!ctx || !replay) {
 		free(ctx);
 		return NULL;
 	}
 	ctx->ks = ks;
-	ctx->window = window ? window : 300;
+	ctx->replay = replay;
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
 	ctx->work = calloc(ks->nr_keys + 1, sizeof(*ctx->work));
-	ctx->id_hash = calloc(ks->nr_keys + 1, sizeof(*ctx->id_hash));
-	if (!ctx->work || !ctx->id_hash ||
-	    replay_init(&ctx->replay, replay_slots ? replay_slots : MC3_REPLAY_DEFAULT))
+	if (!ctx->work)
 		goto err;
-	/* Keys of one id (rotation) share its hash, so one window of tids. */
-	for (i = 0; i < ks->nr_keys; i++)
-		ctx->id_hash[i] = hash_bytes(ctx->replay.seed, ks->keys[i].id,
-					     strlen(ks->keys[i].id));
 	for (i = 0; i <= ks->nr_keys; i++) {
 		ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
 		if (!ctx->work[i])
@@ -201,6 +51,20 @@ err:
 	return NULL;
 }
 
+struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int per_id,
+			    unsigned int window)
+{
+	struct mc3_replay *replay = mc3_replay_new(window ? window : MC3_WINDOW_DEFAULT,
+						   per_id ? per_id : MC3_REPLAY_DEFAULT);
+	struct mc3_ctx *ctx = mc3_ctx_new_shared(ks, replay);
+
+	if (!ctx)
+		mc3_replay_free(replay);
+	else
+		ctx->own_replay = true;
+	return ctx;
+}
+
 void mc3_ctx_free(struct mc3_ctx *ctx)
 {
 	size_t i;
@@ -210,9 +74,8 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
-	free(ctx->id_hash);
-	free(ctx->replay.ring);
-	free(ctx->replay.table);
+	if (ctx->own_replay)
+		mc3_replay_free(ctx->replay);
 	free(ctx->canon.data);
 	free(ctx);
 }
@@ -377,6 +240,10 @@ int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 		snprintf(err, errlen, "no key with apikeyid '%.64s' in the key store", apikeyid);
 		return -1;
 	}
+	if (ctx->ks->keys[i].profile == PROFILE_CR && req->field[F_TS]) {
+		snprintf(err, errlen, "field 'ts' is not signed in the cr profile: leave it out");
+		return -1;
+	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
 	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
 	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
@@ -393,9 +260,11 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 {
 	const char *id = req->field[F_APIKEYID], *sig = req->field[F_SIGNATURE];
 	const struct mc3_keystore *ks = ctx->ks;
-	unsigned char mac[MAC_MAX], claimed[MAC_MAX];
+	unsigned char mac[MAC_MAX], claimed[MAC_MAX], matched[MAC_MAX];
+	unsigned int window = mc3_replay_window(ctx->replay);
 	const struct mc3_key *match = NULL, *k;
-	uint64_t tid_hash = 0;
+	enum mc3_verdict v;
+	long long expiry;
 	size_t i, first;
 
 	if (!id || !sig) {
@@ -404,9 +273,6 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	}
 	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
 		;
-	if (first < ks->nr_keys)
-		tid_hash = replay_hash(&ctx->replay, ctx->id_hash[first], req->field[F_TID],
-				       req->field_len[F_TID]);
 	for (i = first; i <= ks->nr_keys; i++) {
 		/* The dummy key stands in for an unknown id: the same work. */
 		if (i < ks->nr_keys ? i > first && strcmp(ks->keys[i].id, id) : first < ks->nr_keys)
@@ -417,8 +283,10 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 			return MC3_EINVAL;
 		}
 		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
-		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && i < ks->nr_keys)
+		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && i < ks->nr_keys) {
 			match = k;
+			memcpy(matched, mac, k->mac_len);
+		}
 		OPENSSL_cleanse(mac, k->mac_len);
 	}
 	if (!match) {
@@ -428,14 +296,24 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	if (match->profile == PROFILE_V2) {
 		long long ts = req->field[F_TS] ? strtoll(req->field[F_TS], NULL, 10) : -1;
 
-		if (ts < 0 || ts < (long long)now - ctx->window || ts > (long long)now + ctx->window) {
-			snprintf(err, errlen, "ts outside the %u s window", ctx->window);
+		if (ts < 0 || ts < (long long)now - window || ts > (long long)now + window) {
+			snprintf(err, errlen, "ts outside the %u s window", window);
 			return MC3_ESTALE;
 		}
+		expiry = ts + window + 1;
+	} else {
+		/* The CR signs tid and ici only: a ts would look covered and is not. */
+		if (req->field[F_TS]) {
+			snprintf(err, errlen, "field 'ts' is not signed in the cr profile: leave it out");
+			return MC3_EINVAL;
+		}
+		expiry = (long long)now + window;
 	}
-	if (replay_seen(&ctx->replay, tid_hash)) {
-		snprintf(err, errlen, "tid replayed");
-		return MC3_EREPLAY;
-	}
-	return MC3_OK;
+	v = mc3_replay_check(ctx->replay, id, matched, match->mac_len, expiry, now);
+	OPENSSL_cleanse(matched, sizeof(matched));
+	if (v == MC3_EREPLAY)
+		snprintf(err, errlen, "replayed: this signature verified before");
+	else if (v == MC3_EFULL)
+		snprintf(err, errlen, "cannot remember it against a replay (this apikeyid's replay cache is full, or its journal cannot be written)");
+	return v;
 }

@@ -5,8 +5,9 @@
  *
  * A request is a set of named string fields, read and written as
  * application/x-www-form-urlencoded or as a flat JSON object. A key store
- * holds the shared keys by apikeyid. A context signs and verifies; it keeps
- * the replay cache, so use one per thread. Nothing here is global.
+ * holds the shared keys by apikeyid. A context signs and verifies, one per
+ * thread; a replay cache remembers what verified, and one cache is shared
+ * by every context of a process. Nothing here is global.
  *
  * Two signature profiles, chosen per key:
  *   cr  HMAC over the bytes of tid immediately followed by those of ici, as
@@ -43,9 +44,10 @@ enum mc3_format {
 enum mc3_verdict {
 	MC3_OK = 0,
 	MC3_EAUTH,	/* no key of that id makes this signature */
-	MC3_EREPLAY,	/* a verified request with a tid seen before */
+	MC3_EREPLAY,	/* a verified request whose MAC verified before */
 	MC3_ESTALE,	/* v2: ts outside the window */
 	MC3_EINVAL,	/* no apikeyid or signature, or a malformed one */
+	MC3_EFULL,	/* verified, but cannot be remembered: refused */
 };
 
 struct mc3_request;
@@ -80,14 +82,56 @@ MC3_API int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore
 MC3_API void mc3_keystore_free(struct mc3_keystore *ks);
 
 /*
- * A context over a key store, which must outlive it. replay_slots bounds
- * the tids remembered (0: MC3_REPLAY_DEFAULT, at most MC3_REPLAY_MAX; 40
- * bytes each); window is v2's ts window in seconds (0: 300). NULL if out of
- * memory or replay_slots is too large.
+ * The replay cache. A request that verifies has its MAC (what was signed)
+ * remembered for its apikeyid: a v2 request's until its ts leaves the
+ * window, a cr request's (it has no time) for window seconds after it
+ * verified; the same MAC again within that time is MC3_EREPLAY. An id
+ * remembers at most per_id MACs (24 bytes each, allocated as they come):
+ * past that its requests are refused with MC3_EFULL, and counted, rather
+ * than an unexpired MAC forgotten. Size per_id as window times the most
+ * requests a second one peer may send. One cache serves any number of
+ * contexts and threads; it outlives key stores, so keys can be reloaded
+ * (rotated) without forgetting. NULL if out of memory or out of range.
+ */
+#define MC3_WINDOW_DEFAULT	300
+#define MC3_WINDOW_MAX		86400
+#define MC3_REPLAY_MAX		(1U << 24)
+struct mc3_replay;
+MC3_API struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id);
+/*
+ * Keep the cache in the file path across restarts: what it holds is read
+ * (entries expired by now dropped), written anew, and each MAC remembered
+ * from then on is appended before its request is accepted; a request that
+ * cannot be appended is refused (MC3_EFULL). The file is private (0600),
+ * native byte order. Call once, before the first verification. 0, or -1
+ * with the reason in err.
+ */
+MC3_API int mc3_replay_journal(struct mc3_replay *r, const char *path, time_t now,
+			       char *err, size_t errlen);
+struct mc3_replay_counts {
+	unsigned long long remembered;	/* MACs held now */
+	unsigned long long ids;		/* apikeyids that have a cache */
+	unsigned long long refused_full;	/* MC3_EFULL verdicts */
+	unsigned long long journal_errors;	/* of those, journal writes failed */
+};
+MC3_API void mc3_replay_counts(struct mc3_replay *r, struct mc3_replay_counts *out);
+MC3_API unsigned int mc3_replay_window(const struct mc3_replay *r);
+/* After every context that uses it is freed. */
+MC3_API void mc3_replay_free(struct mc3_replay *r);
+
+/*
+ * A context over a key store and a replay cache, which must outlive it;
+ * v2's ts window is the cache's. Use a context in one thread at a time.
+ * NULL if out of memory.
+ */
+MC3_API struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks,
+					   struct mc3_replay *replay);
+/*
+ * The same with a cache of its own: mc3_replay_new(window ? window : 300,
+ * per_id ? per_id : MC3_REPLAY_DEFAULT).
  */
 #define MC3_REPLAY_DEFAULT	65536
-#define MC3_REPLAY_MAX		(1U << 24)
-MC3_API struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_slots,
+MC3_API struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int per_id,
 				    unsigned int window);
 MC3_API void mc3_ctx_free(struct mc3_ctx *ctx);
 
@@ -100,8 +144,8 @@ MC3_API int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *a
 
 /*
  * Verify against every key listed for the request's apikeyid; a request
- * that verifies has its tid remembered. err says why not (the same words
- * for an unknown id and a bad signature).
+ * that verifies has its MAC remembered (see mc3_replay_new). err says why
+ * not (the same words for an unknown id and a bad signature).
  */
 MC3_API enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req,
 				    time_t now, char *err, size_t errlen);

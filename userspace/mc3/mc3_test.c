@@ -377,61 +377,235 @@ TEST(two_keys_of_one_id_both_verify)
 	signer_close(&s);
 }
 
-TEST(replay_memory_is_bounded)
+/* Verify a form request in ctx: the verdict, or -1 if it does not parse. */
+static int verify_in(struct mc3_ctx *ctx, const char *text, time_t now)
 {
-	char keys[512], form[64], first[1024];
+	struct mc3_request *req;
+	char err[256];
+	int v;
+
+	if (mc3_request_parse(text, strlen(text), MC3_FORM, 0, &req, err, sizeof(err)))
+		return -1;
+	v = mc3_verify(ctx, req, now, err, sizeof(err));
+	mc3_request_free(req);
+	return v;
+}
+
+/* The CR's ambiguity is no replay hole: what was signed is remembered. */
+TEST(cr_replay_is_keyed_on_what_was_signed)
+{
+	char keys[512], first[1024], moved[1024], *sig;
 	struct signer s;
-	int i;
 
 	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
-	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 slots */
-	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=0&ici=x&user=u", "a", NOW));
+	ASSERT_EQ(0, signer_open(&s, keys));
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=ab&ici=c&user=u", "a", NOW));
+	sig = strstr(first, "signature=");
+	ASSERT_NE(NULL, sig);
+	snprintf(moved, sizeof(moved), "tid=a&ici=bc&user=u&apikeyid=a&%s", sig);
 	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
-	for (i = 1; i < 16; i++) {
-		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
-		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
-	}
-	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first, MC3_FORM, NOW));
-	/* Sixteen newer tids push the oldest out: the cache is a window. */
-	for (i = 16; i < 33; i++) {
-		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
-		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
-	}
-	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
-
-	/* The default size (a table on a huge page) works; past the maximum is refused. */
-	mc3_ctx_free(s.ctx);
-	s.ctx = mc3_ctx_new(s.ks, 0, 300);
-	ASSERT_NE(NULL, s.ctx);
-	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
-	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first, MC3_FORM, NOW));
-	EXPECT_EQ(NULL, mc3_ctx_new(s.ks, MC3_REPLAY_MAX + 1, 300));
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, moved, MC3_FORM, NOW));
+	EXPECT_STREQ("replayed: this signature verified before", s.err);
+	/* cr has no time: it is remembered for the window, and that is all. */
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first, MC3_FORM, NOW + 299));
+	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW + 600));
+	/* A ts in a cr request would look signed, and is not. */
+	EXPECT_EQ(MC3_EINVAL, verify_text(&s, replaced(first, "user=u", "user=u&ts=1"),
+					  MC3_FORM, NOW));
+	EXPECT_EQ(0, sign_pair(&s, "tid=1&ici=x&user=u&ts=5", "a")[0]);
+	EXPECT_STREQ("field 'ts' is not signed in the cr profile: leave it out", s.err);
 	signer_close(&s);
 }
 
-/* The cache against a plain model: a ring of the last 16 accepted tids. */
-TEST(replay_cache_matches_a_model)
+/* A peer that fills its cache is refused; it cannot flush another's. */
+TEST(replay_cache_is_bounded_per_apikeyid_and_refuses_when_full)
 {
-	char keys[512], form[64], signed_req[1024];
-	int model[16], next = 0, n = 0, i, j, tid, seen;
+	char keys[512], form[64], first_b[1024];
+	struct mc3_replay_counts counts;
+	struct mc3_replay *r;
+	struct signer s;
+	int i;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\nb sha256 hex cr hex:%s\n", k0b, k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 per id, window 300 */
+	snprintf(first_b, sizeof(first_b), "%s", signed_request(&s, "tid=b&ici=x&user=u", "b", NOW));
+	EXPECT_EQ(MC3_OK, verify_text(&s, first_b, MC3_FORM, NOW));
+	for (i = 0; i < 16; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, form, "a", NOW), MC3_FORM, NOW));
+	}
+	EXPECT_EQ(MC3_EFULL, verify_text(&s, signed_request(&s, "tid=x&ici=x&user=u", "a", NOW),
+					 MC3_FORM, NOW + 10));
+	/* b's entry survived a's flood, and b still has room. */
+	EXPECT_EQ(MC3_EREPLAY, verify_text(&s, first_b, MC3_FORM, NOW + 10));
+	EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, "tid=c&ici=x&user=u", "b", NOW),
+				      MC3_FORM, NOW + 10));
+	/* Once a's entries expire, a is served again. */
+	EXPECT_EQ(MC3_OK, verify_text(&s, signed_request(&s, "tid=x&ici=x&user=u", "a", NOW),
+				      MC3_FORM, NOW + 300));
+	signer_close(&s);
+
+	EXPECT_EQ(NULL, mc3_replay_new(300, MC3_REPLAY_MAX + 1));
+	EXPECT_EQ(NULL, mc3_replay_new(0, 16));
+	r = mc3_replay_new(300, 16);
+	ASSERT_NE(NULL, r);
+	mc3_replay_counts(r, &counts);
+	EXPECT_EQ(0, counts.remembered);
+	mc3_replay_free(r);
+}
+
+/* v2: a replay is refused for the whole window, however many came between. */
+TEST(v2_replay_inside_the_window_is_refused_after_70000_others)
+{
+	char keys[512], form[64], first[1024];
+	struct mc3_replay_counts counts;
+	struct mc3_replay *r;
+	struct mc3_keystore *ks;
+	struct mc3_ctx *ctx;
+	struct signer s;
+	int i;
+
+	snprintf(keys, sizeof(keys), "v sha256 hex v2 hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	ASSERT_EQ(0, mc3_keystore_parse(keys, strlen(keys), &ks, s.err, sizeof(s.err)));
+	r = mc3_replay_new(300, 100000);
+	ASSERT_NE(NULL, r);
+	ctx = mc3_ctx_new_shared(ks, r);
+	ASSERT_NE(NULL, ctx);
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=first&ici=x&user=u", "v", NOW));
+	EXPECT_EQ(MC3_OK, verify_in(ctx, first, NOW));
+	for (i = 0; i < 70000; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		ASSERT_EQ(MC3_OK, verify_in(ctx, signed_request(&s, form, "v", NOW), NOW + i / 1000));
+	}
+	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, first, NOW + 299));
+	mc3_replay_counts(r, &counts);
+	EXPECT_EQ(70001, counts.remembered);
+	EXPECT_EQ(0, counts.refused_full);
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+	mc3_keystore_free(ks);
+	signer_close(&s);
+}
+
+/* One cache for every context; a key-store reload forgets nothing. */
+TEST(replay_cache_is_shared_by_contexts_and_outlives_a_key_reload)
+{
+	char keys[512], first[1024];
+	struct mc3_keystore *ks1, *ks2;
+	struct mc3_ctx *ctx1, *ctx2;
+	struct mc3_replay *r;
 	struct signer s;
 
 	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
-	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 slots */
+	ASSERT_EQ(0, signer_open(&s, keys));
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=1&ici=x&user=u", "a", NOW));
+	ASSERT_EQ(0, mc3_keystore_parse(keys, strlen(keys), &ks1, s.err, sizeof(s.err)));
+	r = mc3_replay_new(300, 16);
+	ctx1 = mc3_ctx_new_shared(ks1, r);
+	ASSERT_NE(NULL, ctx1);
+	EXPECT_EQ(MC3_OK, verify_in(ctx1, first, NOW));
+	/* Keys rotated: the old store goes, a new one comes, the cache stays. */
+	mc3_ctx_free(ctx1);
+	mc3_keystore_free(ks1);
+	ASSERT_EQ(0, mc3_keystore_parse(keys, strlen(keys), &ks2, s.err, sizeof(s.err)));
+	ctx2 = mc3_ctx_new_shared(ks2, r);
+	ASSERT_NE(NULL, ctx2);
+	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx2, first, NOW + 1));
+	mc3_ctx_free(ctx2);
+	mc3_replay_free(r);
+	mc3_keystore_free(ks2);
+	signer_close(&s);
+}
+
+/* A journal keeps the cache across a restart, and drops what expired. */
+TEST(replay_journal_survives_a_restart)
+{
+	char keys[512], first[1024], second[1024], dir[] = "/tmp/mc3-journal-XXXXXX", path[64];
+	struct mc3_replay_counts counts;
+	struct mc3_replay *r;
+	struct mc3_ctx *ctx;
+	struct stat st;
+	struct signer s;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=1&ici=x&user=u", "a", NOW));
+	snprintf(second, sizeof(second), "%s", signed_request(&s, "tid=2&ici=x&user=u", "a", NOW));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/replay", dir);
+
+	r = mc3_replay_new(300, 16);
+	ASSERT_EQ(0, mc3_replay_journal(r, path, NOW, s.err, sizeof(s.err)));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	ctx = mc3_ctx_new_shared(s.ks, r);
+	EXPECT_EQ(MC3_OK, verify_in(ctx, first, NOW));
+	EXPECT_EQ(MC3_OK, verify_in(ctx, second, NOW + 200));
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+
+	/* Restarted 100 s later: both still refused. */
+	r = mc3_replay_new(300, 16);
+	ASSERT_EQ(0, mc3_replay_journal(r, path, NOW + 100, s.err, sizeof(s.err)));
+	ctx = mc3_ctx_new_shared(s.ks, r);
+	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, first, NOW + 100));
+	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, second, NOW + 100));
+	EXPECT_EQ(-1, mc3_replay_journal(r, path, NOW + 100, s.err, sizeof(s.err)));
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+
+	/* Restarted at NOW + 400: the first expired and is dropped, the second kept. */
+	r = mc3_replay_new(300, 16);
+	ASSERT_EQ(0, mc3_replay_journal(r, path, NOW + 400, s.err, sizeof(s.err)));
+	mc3_replay_counts(r, &counts);
+	EXPECT_EQ(1, counts.remembered);
+	ctx = mc3_ctx_new_shared(s.ks, r);
+	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, second, NOW + 400));
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+
+	/* Not a journal: refused, not overwritten. */
+	ASSERT_EQ(0, truncate(path, 3));
+	r = mc3_replay_new(300, 16);
+	EXPECT_EQ(-1, mc3_replay_journal(r, path, NOW, s.err, sizeof(s.err)));
+	EXPECT_NE(NULL, strstr(s.err, "not a replay journal"));
+	mc3_replay_free(r);
+	unlink(path);
+	rmdir(dir);
+	signer_close(&s);
+}
+
+/* The cache against a plain model: (tid, expiry) pairs, 16 at most. */
+TEST(replay_cache_matches_a_model)
+{
+	char keys[512], form[64], signed_req[1024];
+	int tids[16], n = 0, i, j, tid, seen, want;
+	long long expiry[16], now = NOW;
+	struct signer s;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));	/* 16 per id, window 300 */
 	srand(42);
 	for (i = 0; i < 5000; i++) {
+		now += rand() % 40;
+		/* The model forgets in order: cr's expiries come in order. */
+		while (n && expiry[0] <= now) {
+			memmove(tids, tids + 1, --n * sizeof(tids[0]));
+			memmove(expiry, expiry + 1, n * sizeof(expiry[0]));
+		}
 		tid = rand() % 40;
 		seen = 0;
 		for (j = 0; j < n; j++)
-			seen |= model[j] == tid;
+			seen |= tids[j] == tid;
+		want = seen ? MC3_EREPLAY : n == 16 ? MC3_EFULL : MC3_OK;
 		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", tid);
 		snprintf(signed_req, sizeof(signed_req), "%s", signed_request(&s, form, "a", NOW));
-		ASSERT_EQ(seen ? MC3_EREPLAY : MC3_OK, verify_text(&s, signed_req, MC3_FORM, NOW))
+		ASSERT_EQ(want, verify_text(&s, signed_req, MC3_FORM, now))
 			TH_LOG("step %d, tid %d", i, tid);
-		if (!seen) {
-			model[next] = tid;
-			next = (next + 1) % 16;
-			n += n < 16;
+		if (want == MC3_OK) {
+			tids[n] = tid;
+			expiry[n++] = now + 300;
 		}
 	}
 	signer_close(&s);

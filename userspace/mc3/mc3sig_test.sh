@@ -98,7 +98,7 @@ import select, subprocess, sys
 mc3sig, ks, good = sys.argv[1:]
 p = subprocess.Popen([mc3sig, "verify", "-k", ks, "--batch"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE)
-want = [(good, "ok"), (good, "denied: tid replayed"), ("tid=1&tid=2", "malformed: field 'tid' given twice"),
+want = [(good, "ok"), (good, "denied: replayed: this signature verified before"), ("tid=1&tid=2", "malformed: field 'tid' given twice"),
         ("x" * 2000000, "malformed: line too long")]
 for line, verdict in want:
     p.stdin.write(line.encode() + b"\n")
