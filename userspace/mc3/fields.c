@@ -96,7 +96,7 @@ static bool in_code_list(const char *list, size_t list_len, const char *v, size_
 }
 
 /* Well-formed UTF-8 without control characters. */
-static bool clean_utf8(const unsigned char *s, size_t len)
+bool mc3_clean_utf8(const unsigned char *s, size_t len)
 {
 	size_t i = 0;
 
@@ -197,7 +197,7 @@ bool mc3_field_valid(int f, const char *v, size_t len, bool printable,
 {
 	const char *name = mc3_field_names[f], *why = NULL;
 
-	if (len > MC3_MAX_VALUE || (!printable && !clean_utf8((const unsigned char *)v, len)))
+	if (len > MC3_MAX_VALUE || (!printable && !mc3_clean_utf8((const unsigned char *)v, len)))
 		why = "longer than 256 octets, not UTF-8, or with control characters";
 	else if ((f == F_TID || f == F_ICI || f == F_USER || f == F_SIGNATURE) && !len)
 		why = "empty";

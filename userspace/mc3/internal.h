@@ -67,6 +67,17 @@ int mc3_request_replace(struct mc3_request *req, int f, const char *value);
 int mc3_json_parse(struct mc3_request *req, size_t len,
 		   unsigned int flags, char *err, size_t errlen);
 
+/*
+ * s (len octets) for an error message, into out: printable ASCII as it is,
+ * any other octet, quote and backslash as \xHH, at most 40 octets of s
+ * then "...". Input never reaches a message raw: a newline in it would be
+ * a second line of a batch verdict, an escape a terminal's command.
+ */
+const char *mc3_quote(char out[256], const char *s, size_t len);
+
+/* Well-formed UTF-8 without control characters. */
+bool mc3_clean_utf8(const unsigned char *s, size_t len);
+
 /* A hex digit's value (either case), or -1. */
 int mc3_hex_value(char c);
 

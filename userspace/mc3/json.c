@@ -129,7 +129,7 @@ int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
 		   char *err, size_t errlen)
 {
 	struct json_in in = { req->arena, req->arena + len };
-	char *name, *value;
+	char *name, *value, q[256];
 	long name_len, value_len;
 
 	skip_ws(&in);
@@ -150,14 +150,15 @@ int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
 			}
 			skip_ws(&in);
 			if (in.p >= in.end || *in.p++ != ':') {
-				snprintf(err, errlen, "JSON: ':' expected after \"%.40s\"", name);
+				snprintf(err, errlen, "JSON: ':' expected after '%s'",
+					 mc3_quote(q, name, name_len));
 				return -1;
 			}
 			skip_ws(&in);
 			value_len = json_string(&in, &value);
 			if (value_len < 0) {
-				snprintf(err, errlen, "field '%.40s': must be a JSON string of 256 octets at most",
-					 name);
+				snprintf(err, errlen, "field '%s': must be a JSON string of 256 octets at most",
+					 mc3_quote(q, name, name_len));
 				return -1;
 			}
 			if (mc3_request_put(req, name, name_len, value, value_len, flags, err, errlen))

@@ -173,7 +173,13 @@ TEST(fields_are_checked)
 		{ "tid=1&ici=%ff&user=u", "not UTF-8" },
 		{ "tid=&ici=a&user=u", "field 'tid': empty" },
 		/* A name with a NUL inside (found by the fuzzer). */
-		{ "tid%00abcdefgh=1&ici=a&user=u", "unknown field 'tid'" },
+		{ "tid%00abcdefgh=1&ici=a&user=u", "unknown field 'tid\\x00abcdefgh'" },
+		/* Input is quoted, never raw: no line or escape of its own. */
+		{ "tid=1&ici=2&user=3&x%0Aok%0A=1", "unknown field 'x\\x0aok\\x0a'" },
+		{ "tid=1&ici=2&user=3&\x1b[2J\r=1", "unknown field '\\x1b[2J\\x0d'" },
+		{ "tid=1&ici=2&user=3&\xff\x01", "'\\xff\\x01' is not name=value" },
+		{ "tid=1&ici=2&user=3&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1",
+		  "unknown field 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'" },
 	};
 	struct mc3_request *req;
 	const char *good;
@@ -184,6 +190,8 @@ TEST(fields_are_checked)
 		EXPECT_EQ(-1, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_FORM, 0, &req,
 						err, sizeof(err)));
 		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
+		for (good = err; *good; good++)
+			EXPECT_TRUE(*good >= 0x20 && *good < 0x7f) TH_LOG("%s", bad[i][0]);
 	}
 	/* Good ones, and unknown fields when asked to pass them through. */
 	good = "tid=1&ici=a&user=u&cc=fr&language=EN&age=22-55&income=%3E50%2C000&"
@@ -196,6 +204,13 @@ TEST(fields_are_checked)
 				       MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
 	EXPECT_STREQ("red", mc3_request_get(req, "colour"));
 	mc3_request_free(req);
+	/* Passed through into JSON too: so only clean UTF-8 text. */
+	EXPECT_EQ(-1, mc3_request_parse("tid=1&ici=a&user=u&colour=%ff", 29, MC3_FORM,
+					MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not UTF-8"));
+	EXPECT_EQ(-1, mc3_request_parse("tid=1&ici=a&user=u&%fe=red", 26, MC3_FORM,
+					MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "unknown field '\\xfe'"));
 }
 
 TEST(json_is_strict)
@@ -208,6 +223,9 @@ TEST(json_is_strict)
 		{ "{\"tid\":\"1\" \"ici\":\"a\"}", "',' or '}' expected" },
 		{ "{\"tid\":\"\\ud800\",\"ici\":\"a\",\"user\":\"u\"}", "must be a JSON string" },
 		{ "{\"tid\":\"\\u0000\",\"ici\":\"a\",\"user\":\"u\"}", "field 'tid'" },
+		/* A name with a newline is quoted, not written as one. */
+		{ "{\"tid\":\"1\",\"ici\":\"2\",\"user\":\"3\",\"x\\nok\\n\":\"1\"}",
+		  "unknown field 'x\\x0aok\\x0a'" },
 	};
 	const char *good = " {\"tid\" : \"1\\u00e9\\n\", \"ici\":\"a\\\"b\", \"user\":\"\\ud83d\\ude00\"} ";
 	struct mc3_request *req;

@@ -55,24 +55,55 @@ void mc3_buf_pct(struct mc3_buf *b, const char *s)
 	}
 }
 
+const char *mc3_quote(char out[256], const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = 0;
+
+	for (i = 0; i < len && i < 40; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+			out[n++] = c;
+		} else {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	if (i < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		    char *value, size_t value_len, unsigned int flags,
 		    char *err, size_t errlen)
 {
 	int f = mc3_field_lookup(name, name_len);
 	unsigned int i;
+	char q[256];
 
 	if (f < 0) {
-		if (!(flags & MC3_PASS_UNKNOWN) || !name_len || name_len > 64 ||
-		    value_len > MC3_MAX_VALUE || memchr(name, '\0', name_len) ||
-		    memchr(value, '\0', value_len)) {
-			snprintf(err, errlen, "unknown field '%.*s'", (int)(name_len > 64 ? 64 : name_len),
-				 name);
+		if (!(flags & MC3_PASS_UNKNOWN) || !name_len || name_len > 64) {
+			snprintf(err, errlen, "unknown field '%s'", mc3_quote(q, name, name_len));
+			return -1;
+		}
+		/* Passed on as they are, into JSON too: text, nothing else. */
+		if (value_len > MC3_MAX_VALUE ||
+		    !mc3_clean_utf8((const unsigned char *)name, name_len) ||
+		    !mc3_clean_utf8((const unsigned char *)value, value_len)) {
+			snprintf(err, errlen, "unknown field '%s': longer than 256 octets, not UTF-8, or with control characters",
+				 mc3_quote(q, name, name_len));
 			return -1;
 		}
 		for (i = 0; i < req->nr_extra; i++) {
 			if (!strcmp(req->extra[i].name, name)) {
-				snprintf(err, errlen, "field '%s' given twice", name);
+				snprintf(err, errlen, "field '%s' given twice", mc3_quote(q, name, name_len));
 				return -1;
 			}
 		}
@@ -235,19 +266,20 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 	req->printable = plain_text(req->arena, len);
 	for (end = p + len;; p = amp + 1) {
 		const char *sent = text + (p - req->arena);
-		int shown;
+		size_t shown;
+		char q[256];
 
 		amp = memchr(p, '&', end - p);
 		if (!amp)
 			amp = end;
-		shown = (int)(amp - p > 40 ? 40 : amp - p);
+		shown = amp - p;
 		/* Names are short: a loop beats a call to memchr. */
 		for (eq = p; eq < amp && *eq != '='; eq++)
 			;
 		if (eq == amp)
 			eq = NULL;
 		if (!eq || eq == p) {
-			snprintf(err, errlen, "'%.*s' is not name=value", shown, sent);
+			snprintf(err, errlen, "'%s' is not name=value", mc3_quote(q, sent, shown));
 			return -1;
 		}
 		if (req->printable) {
@@ -259,7 +291,7 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 			value_len = form_decode(eq + 1, amp - eq - 1);
 		}
 		if (name_len < 0 || value_len < 0) {
-			snprintf(err, errlen, "field '%.*s': bad %%-escape", shown, sent);
+			snprintf(err, errlen, "field '%s': bad %%-escape", mc3_quote(q, sent, shown));
 			return -1;
 		}
 		if (mc3_request_put(req, p, name_len, eq + 1, value_len, flags, err, errlen))
