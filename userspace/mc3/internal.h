@@ -60,6 +60,10 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 /* After parsing: the mandatory fields are there. */
 int mc3_request_complete(const struct mc3_request *req, char *err, size_t errlen);
 
+/* The fields in the mask (bit f: field f) and the extra ones if asked. */
+char *mc3_request_write_fields(const struct mc3_request *req, enum mc3_format format,
+			       unsigned int fields, bool extra);
+
 /* Replace a field's value (signing). */
 int mc3_request_replace(struct mc3_request *req, int f, const char *value);
 

@@ -22,6 +22,8 @@ struct mc3_ctx {
 	struct mc3_replay *replay;
 	bool own_replay;		/* made by mc3_ctx_new, freed with it */
 	struct mc3_buf canon;		/* v2's canonical text, reused */
+	const struct mc3_request *verified;	/* the last MC3_OK, for its... */
+	enum mc3_profile verified_profile;	/* ...profile */
 };
 
 struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_replay *replay)
@@ -267,6 +269,7 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	long long expiry;
 	size_t i, first;
 
+	ctx->verified = NULL;
 	if (!id || !sig) {
 		snprintf(err, errlen, "not signed: no %s", id ? "signature" : "apikeyid");
 		return MC3_EINVAL;
@@ -311,9 +314,63 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	}
 	v = mc3_replay_check(ctx->replay, id, matched, match->mac_len, expiry, now);
 	OPENSSL_cleanse(matched, sizeof(matched));
+	if (v == MC3_OK) {
+		ctx->verified = req;
+		ctx->verified_profile = match->profile;
+	}
 	if (v == MC3_EREPLAY)
 		snprintf(err, errlen, "replayed: this signature verified before");
 	else if (v == MC3_EFULL)
 		snprintf(err, errlen, "cannot remember it against a replay (this apikeyid's replay cache is full, or its journal cannot be written)");
 	return v;
+}
+
+char *mc3_request_write_signed(const struct mc3_ctx *ctx, const struct mc3_request *req,
+			       enum mc3_format format)
+{
+	if (!req || ctx->verified != req)
+		return NULL;
+	if (ctx->verified_profile == PROFILE_CR)
+		return mc3_request_write_fields(req, format, 1U << F_TID | 1U << F_ICI, false);
+	return mc3_request_write(req, format);
+}
+
+int mc3_keystore_has(const struct mc3_keystore *ks, const char *apikeyid)
+{
+	size_t i;
+
+	for (i = 0; i < ks->nr_keys; i++)
+		if (!strcmp(ks->keys[i].id, apikeyid))
+			return 1;
+	return 0;
+}
+
+unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_request *req,
+				const char *apikeyid, size_t *len)
+{
+	const char *id = apikeyid ? apikeyid : req->field[F_APIKEYID];
+	const struct mc3_key *k = NULL;
+	unsigned char *out;
+	const char *text;
+	size_t i;
+
+	for (i = 0; id && i < ctx->ks->nr_keys && !k; i++)
+		if (!strcmp(ctx->ks->keys[i].id, id))
+			k = &ctx->ks->keys[i];
+	if (!k)
+		return NULL;
+	if (k->profile == PROFILE_CR) {
+		*len = req->field_len[F_TID] + req->field_len[F_ICI];
+		out = malloc(*len + 1);
+		if (out) {
+			memcpy(out, req->field[F_TID], req->field_len[F_TID]);
+			memcpy(out + req->field_len[F_TID], req->field[F_ICI], req->field_len[F_ICI]);
+		}
+		return out;
+	}
+	text = canonical(ctx, req, len);
+	out = text ? malloc(*len + 1) : NULL;
+	if (out)
+		memcpy(out, text, *len);
+	return out;
 }

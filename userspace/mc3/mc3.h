@@ -150,6 +150,27 @@ MC3_API int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *a
 MC3_API enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req,
 				    time_t now, char *err, size_t errlen);
 
+/*
+ * After mc3_verify(ctx, req) said MC3_OK: what of req the signature
+ * covered, as text (malloc'd): for a cr key tid and ici only, for v2 every
+ * field. Hand this on, not req, to act on signed fields only. NULL if the
+ * last verification in ctx did not succeed, or out of memory.
+ */
+MC3_API char *mc3_request_write_signed(const struct mc3_ctx *ctx, const struct mc3_request *req,
+				       enum mc3_format format);
+
+/*
+ * The exact octets the first key of apikeyid (NULL: the request's own)
+ * MACs for req as it stands (malloc'd, *len of them), for debugging a
+ * peer's signatures: cr tid then ici, v2 its canonical text. NULL if the
+ * key store has no such key, or out of memory.
+ */
+MC3_API unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_request *req,
+					const char *apikeyid, size_t *len);
+
+/* Whether the key store has a key of apikeyid. */
+MC3_API int mc3_keystore_has(const struct mc3_keystore *ks, const char *apikeyid);
+
 /* The library's release, as "MAJOR.MINOR.PATCH" (the soname is libmc3.so.1). */
 MC3_API const char *mc3_version(void);
 

@@ -9,9 +9,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,40 +26,79 @@
 #define EXIT_BAD	2
 
 static const char usage[] =
-"usage: mc3sig keygen --apikeyid ID [--hash sha1|sha256|sha384|sha512]\n"
-"                     [--encoding hex|base64] [--profile cr|v2]\n"
-"       mc3sig sign -k KEYSTORE --apikeyid ID [--format form|json] [--batch] [FILE]\n"
-"       mc3sig verify -k KEYSTORE [--format form|json] [--batch] [--window S] [FILE]\n"
+"usage: mc3sig keygen --apikeyid ID [--hash H] [--encoding E] [--profile P] [-o FILE]\n"
+"       mc3sig sign -k KEYSTORE --apikeyid ID [--format F] [-u] [--batch] [FILE]\n"
+"       mc3sig verify -k KEYSTORE [--format F] [-u] [--window S] [--rate N]\n"
+"                     [--replay-journal FILE] [--signed-only] [-q | --json]\n"
+"                     [--batch] [FILE]\n"
+"       mc3sig signed-bytes -k KEYSTORE [--apikeyid ID] [--format F] [-u] [FILE]\n"
 "\n"
 "Sign and verify MC-3-RESOLVE_ICI requests (OMA Mobile Codes, CMP to CMP).\n"
 "\n"
-"  keygen   print a key-store line with a fresh random key (registration)\n"
-"  sign     print the request (FILE or stdin) with apikeyid and signature\n"
-"           added, and ts for a v2 key\n"
-"  verify   print the request and exit 0 when it verifies; else print\n"
-"           nothing, say why on stderr and exit 1 (2: malformed)\n"
+"  keygen        a key-store line with a fresh random key (registration)\n"
+"  sign          print the request (FILE or stdin) with apikeyid and signature\n"
+"                added, and ts for a v2 key\n"
+"  verify        exit 0 and print the request when it verifies; else print\n"
+"                nothing, say why on stderr and exit 1 (2: malformed)\n"
+"  signed-bytes  write the exact octets the key MACs for the request\n"
 "\n"
 "options:\n"
-"  -k, --keystore FILE   the key store: \"APIKEYID HASH ENCODING PROFILE KEY\" a\n"
-"                        line, mode 600 or stricter\n"
+"  -k, --keystore FILE   the key store, owned by you or root, mode 600 or stricter\n"
+"  -i, --apikeyid ID     the key's id (sign: its first key valid now)\n"
+"  -H, --hash H          keygen: sha1, sha256 (default), sha384 or sha512\n"
+"  -e, --encoding E      keygen: the signature as hex (default) or base64\n"
+"  -p, --profile P       keygen: cr (default; signs tid and ici) or v2 (all)\n"
+"  -o, --output FILE     keygen: write the line to a new FILE, mode 600\n"
 "  -f, --format F        form (application/x-www-form-urlencoded, default) or json\n"
-"  -b, --batch           one request a line on stdin, one result a line on\n"
-"                        stdout: the signed request, or for verify \"ok\",\n"
-"                        \"denied: REASON\" or \"malformed: REASON\"\n"
-"  -w, --window S        v2: accepted age of ts in seconds (default 300)\n"
 "  -u, --pass-unknown    keep fields the table does not know (else malformed)\n"
+"  -b, --batch           a request a line (FILE or stdin), a result a line out:\n"
+"                        the signed request, or for verify \"ok\", \"denied:\n"
+"                        REASON\" or \"malformed: REASON\"; exactly one line\n"
+"                        for every request\n"
+"  -w, --window S        verify: v2's accepted age of ts, and how long a\n"
+"                        request is remembered against replay (default 300)\n"
+"  -r, --rate N          verify: the most requests a second one apikeyid may\n"
+"                        send (default 1000); RATE x WINDOW are remembered\n"
+"                        per apikeyid, and past that its requests are denied\n"
+"  -j, --replay-journal FILE\n"
+"                        verify: keep the replay cache in FILE across restarts\n"
+"  -s, --signed-only     verify: print only the fields the signature covers\n"
+"                        (cr: tid and ici)\n"
+"  -q, --quiet           verify: print nothing; the exit status says it\n"
+"      --json            verify: the verdict as one JSON object a request\n"
 "  -V, --version         print mc3sig's and libmc3's versions\n"
 "  -h, --help            this text\n"
 "\n"
-"Exit status: 0 done (verify: verified), 1 verify: not verified, 2 malformed\n"
-"input, a bad key store or bad usage. See mc3sig(1).\n";
+"FILE - is stdin. Exit status: 0 done (verify: verified; --batch: every\n"
+"request), 1 verify: not verified (--batch: some denied, none malformed),\n"
+"2 malformed input, a bad key store or bad usage. See mc3sig(1).\n";
+
+/* The options, as bits: which a command takes is checked. */
+enum {
+	O_KEYSTORE = 1 << 0, O_APIKEYID = 1 << 1, O_HASH = 1 << 2, O_ENCODING = 1 << 3,
+	O_PROFILE = 1 << 4, O_OUTPUT = 1 << 5, O_FORMAT = 1 << 6, O_UNKNOWN = 1 << 7,
+	O_BATCH = 1 << 8, O_WINDOW = 1 << 9, O_RATE = 1 << 10, O_JOURNAL = 1 << 11,
+	O_SIGNED_ONLY = 1 << 12, O_QUIET = 1 << 13, O_JSON = 1 << 14,
+};
+
+static const struct command {
+	const char *name;
+	unsigned int takes;
+} commands[] = {
+	{ "keygen", O_APIKEYID | O_HASH | O_ENCODING | O_PROFILE | O_OUTPUT },
+	{ "sign", O_KEYSTORE | O_APIKEYID | O_FORMAT | O_UNKNOWN | O_BATCH },
+	{ "verify", O_KEYSTORE | O_FORMAT | O_UNKNOWN | O_BATCH | O_WINDOW | O_RATE |
+		    O_JOURNAL | O_SIGNED_ONLY | O_QUIET | O_JSON },
+	{ "signed-bytes", O_KEYSTORE | O_APIKEYID | O_FORMAT | O_UNKNOWN },
+};
 
 struct opts {
-	const char *keystore, *apikeyid, *hash, *encoding, *profile, *file;
+	const char *keystore, *apikeyid, *hash, *encoding, *profile, *output, *file, *journal;
 	enum mc3_format format;
-	unsigned int flags, window;
-	int batch;
+	unsigned int flags, window, rate, given;
 };
+
+enum result { RES_OK, RES_DENIED, RES_MALFORMED };
 
 static int fail(int status, const char *fmt, const char *arg)
 {
@@ -78,11 +120,12 @@ static int usage_fail(const char *fmt, const char *arg)
 /*
  * A key as long as the hash's output (HMAC gains nothing from more), in a
  * line the library itself must accept: it alone decides what a key is.
+ * With -o, a new file of mode 600: never an existing one overwritten.
  */
 static int keygen(const struct opts *o)
 {
 	EVP_MD *md = EVP_MD_fetch(NULL, o->hash, NULL);
-	int i, n, len = md ? EVP_MD_get_size(md) : 32;
+	int i, n, len = md ? EVP_MD_get_size(md) : 32, fd = 1;
 	unsigned char key[EVP_MAX_MD_SIZE];
 	struct mc3_keystore *ks;
 	char line[512], err[256];
@@ -100,84 +143,205 @@ static int keygen(const struct opts *o)
 	if (mc3_keystore_parse(line, n, &ks, err, sizeof(err))) {
 		/* "line 1: why": there is only the one line. */
 		status = fail(EXIT_BAD, "keygen: %s", strncmp(err, "line 1: ", 8) ? err : err + 8);
-	} else {
-		printf("%s\n", line);
-		mc3_keystore_free(ks);
+		goto out;
 	}
+	mc3_keystore_free(ks);
+	line[n++] = '\n';
+	if (o->output) {
+		fd = open(o->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				fprintf(stderr, "mc3sig: %s exists: not overwritten (mc3sig(1), KEY ROTATION, says how to add a key)\n",
+					o->output);
+			else
+				fprintf(stderr, "mc3sig: %s: %s\n", o->output, strerror(errno));
+			status = EXIT_BAD;
+			goto out;
+		}
+	}
+	if (write(fd, line, n) != n || (o->output && close(fd))) {
+		status = fail(EXIT_BAD, "cannot write the key: %s", strerror(errno));
+		if (o->output)
+			unlink(o->output);
+	}
+out:
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(line, sizeof(line));
 	return status;
 }
 
-/* The whole of FILE or stdin, at most MAX_REQUEST octets. */
+/* The whole of FILE or stdin ("-" or none), at most MAX_REQUEST octets. */
 static char *read_request(const char *file, size_t *len)
 {
-	int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : 0;
+	bool stdin_ = !file || !strcmp(file, "-");
+	int fd = stdin_ ? 0 : open(file, O_RDONLY | O_CLOEXEC);
 	char *buf = malloc(MAX_REQUEST + 1);
+	const char *name = stdin_ ? "stdin" : file;
 	ssize_t n = 0;
 
 	*len = 0;
 	if (fd < 0 || !buf) {
+		if (fd < 0 && errno == ENOENT && strchr(file, '='))
+			fprintf(stderr, "mc3sig: no file '%.64s': FILE names a file; give a request itself on stdin (echo 'tid=...' | mc3sig ...)\n", file);
+		else
+			fprintf(stderr, "mc3sig: %s: %s\n", name, buf ? strerror(errno) : "out of memory");
 		free(buf);
 		return NULL;
 	}
 	while (*len <= MAX_REQUEST && (n = read(fd, buf + *len, MAX_REQUEST + 1 - *len)) > 0)
 		*len += n;
-	if (file)
+	if (!stdin_)
 		close(fd);
 	if (n < 0 || *len > MAX_REQUEST) {
+		fprintf(stderr, "mc3sig: %s: %s\n", name, n < 0 ? strerror(errno) : "larger than 64 KiB");
 		free(buf);
 		return NULL;
 	}
 	return buf;
 }
 
-/*
- * One request, arrived at now: the verdict as an exit status, and into *out
- * the request as text (signed, for sign) unless a batch verify needs only
- * the verdict.
- */
-static int handle(struct mc3_ctx *ctx, const struct opts *o, int sign, const char *text,
-		  size_t len, time_t now, char **out, char *err, size_t errlen)
+/* A whole URL, or a query with its '?': the query, which is the request. */
+static const char *query_of(const char *text, size_t *len)
 {
-	struct mc3_request *req;
-	int status;
+	const char *q;
 
-	*out = NULL;
-	if (mc3_request_parse(text, len, o->format, o->flags, &req, err, errlen))
-		return EXIT_BAD;
-	if (sign) {
-		status = mc3_sign(ctx, req, o->apikeyid, now, err, errlen) ? EXIT_BAD : 0;
-	} else {
-		switch (mc3_verify(ctx, req, now, err, errlen)) {
-		case MC3_OK: status = 0; break;
-		case MC3_EINVAL: status = EXIT_BAD; break;
-		default: status = EXIT_DENIED;
-		}
+	if ((*len > 7 && !strncmp(text, "http://", 7)) || (*len > 8 && !strncmp(text, "https://", 8))) {
+		q = memchr(text, '?', *len);
+		if (!q)
+			return text;
+		*len -= q - text;
+		text = q;
 	}
-	if (!status && (sign || !o->batch) && !(*out = mc3_request_write(req, o->format))) {
-		snprintf(err, errlen, "out of memory");
-		status = EXIT_BAD;
+	if (*len && text[0] == '?') {
+		text++;
+		(*len)--;
 	}
-	mc3_request_free(req);
-	return status;
+	return text;
 }
 
-static void put_out(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+/*
+ * err as one line of printable ASCII: the library quotes input already,
+ * and this makes sure of it, for a verdict line must be one line.
+ */
+static const char *one_line(char *err)
 {
-	if (*len + n > *cap) {
-		size_t new_cap = (*len + n) * 2;
-		char *p = realloc(*buf, new_cap);
+	char *p;
+
+	for (p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	return err;
+}
+
+/* The known fields present that a cr signature does not cover, for a warning. */
+static void warn_unsigned(const struct mc3_request *req, const char *signed_text,
+			  const char *whole)
+{
+	static const char *const fields[] = {
+		"user", "apikeyid", "language", "cc", "post", "age", "income", "gender",
+		"count", "addr",
+	};
+	char names[256] = "";
+	size_t i, n = 0;
+
+	if (!strcmp(signed_text, whole))
+		return;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (mc3_request_get(req, fields[i]) && n < sizeof(names))
+			n += snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", fields[i]);
+	fprintf(stderr, "mc3sig: warning: verified, but the signature (cr) covers tid and ici only: %s%s are not signed and may have been changed; --signed-only prints only what is\n",
+		names, "");
+}
+
+struct io {
+	struct mc3_ctx *ctx;
+	const struct opts *o;
+	int sign;
+	time_t now;
+};
+
+/*
+ * One request: its result, and into *out what to print (the signed
+ * request; verify: the request or its signed part), unless only the
+ * verdict is wanted. err: why not, one line.
+ */
+static enum result handle(const struct io *io, const char *text, size_t len, bool batch,
+			  char **out, char *err, size_t errlen)
+{
+	const struct opts *o = io->o;
+	struct mc3_request *req;
+	enum result res = RES_OK;
+
+	*out = NULL;
+	*err = '\0';
+	if (o->format == MC3_FORM)
+		text = query_of(text, &len);
+	if (mc3_request_parse(text, len, o->format, o->flags, &req, err, errlen))
+		return RES_MALFORMED;
+	if (io->sign) {
+		if (mc3_sign(io->ctx, req, o->apikeyid, io->now, err, errlen))
+			res = RES_MALFORMED;
+		else if (!(*out = mc3_request_write(req, o->format)))
+			res = RES_MALFORMED;
+		if (res == RES_MALFORMED && *err == '\0')
+			snprintf(err, errlen, "out of memory");
+		mc3_request_free(req);
+		return res;
+	}
+	switch (mc3_verify(io->ctx, req, io->now, err, errlen)) {
+	case MC3_OK:
+		break;
+	case MC3_EINVAL:
+		res = RES_MALFORMED;
+		break;
+	default:
+		res = RES_DENIED;
+	}
+	if (res == RES_OK && !batch && !(o->given & O_QUIET)) {
+		char *whole = mc3_request_write(req, o->format);
+
+		*out = mc3_request_write_signed(io->ctx, req, o->format);
+		if (!*out || !whole) {
+			res = RES_MALFORMED;
+			snprintf(err, errlen, "out of memory");
+		} else if (!(o->given & O_SIGNED_ONLY)) {
+			warn_unsigned(req, *out, whole);
+			free(*out);
+			*out = whole;
+			whole = NULL;
+		}
+		free(whole);
+	}
+	mc3_request_free(req);
+	return res;
+}
+
+/* A growing output buffer; out of memory ends the program (status 2). */
+struct out {
+	char *buf;
+	size_t len, cap;
+};
+
+static void put_out(struct out *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t new_cap = (b->len + n) * 2;
+		char *p = realloc(b->buf, new_cap);
 
 		if (!p) {
 			fprintf(stderr, "mc3sig: out of memory\n");
 			exit(EXIT_BAD);
 		}
-		*buf = p;
-		*cap = new_cap;
+		b->buf = p;
+		b->cap = new_cap;
 	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+}
+
+static void put_str(struct out *b, const char *s)
+{
+	put_out(b, s, strlen(s));
 }
 
 static void write_all(const char *buf, size_t len)
@@ -194,47 +358,111 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-/*
- * One request a line. Results gather in a buffer written whenever input
- * runs dry, so a co-process gets each answer before it must send more,
- * and a long batch costs few writes.
- */
-static int batch(struct mc3_ctx *ctx, const struct opts *o, int sign)
+static const char *const verdict_names[] = { "ok", "denied", "malformed" };
+
+/* One result line: exactly one, whatever the request was. */
+static void put_result(struct out *b, const struct opts *o, int sign, enum result res,
+		       const char *text, char *err)
 {
-	char *in = malloc(BATCH_IN), *out = NULL, *res, err[256];
-	size_t have = 0, out_len = 0, out_cap = 0;
-	int skipping = 0;
+	if (res == RES_OK && sign) {
+		/* The writer escapes what it writes; a line break would be a bug. */
+		if (strpbrk(text, "\r\n")) {
+			res = RES_MALFORMED;
+			snprintf(err, 256, "the signed request would not be one line");
+		} else {
+			put_str(b, text);
+			put_out(b, "\n", 1);
+			return;
+		}
+	}
+	if (o->given & O_JSON) {
+		put_str(b, "{\"verdict\":\"");
+		put_str(b, verdict_names[res]);
+		put_str(b, "\"");
+		if (res != RES_OK) {
+			/* one_line() left printable ASCII: only " and \ to escape. */
+			const char *p;
+
+			put_str(b, ",\"reason\":\"");
+			for (p = one_line(err); *p; p++) {
+				if (*p == '"' || *p == '\\')
+					put_out(b, "\\", 1);
+				put_out(b, p, 1);
+			}
+			put_str(b, "\"");
+		}
+		put_str(b, "}\n");
+		return;
+	}
+	put_str(b, verdict_names[res]);
+	if (res != RES_OK) {
+		put_str(b, ": ");
+		put_str(b, one_line(err));
+	}
+	put_out(b, "\n", 1);
+}
+
+/*
+ * One request a line, the last one with or without its newline. Results
+ * gather in a buffer written whenever input runs dry, so a co-process gets
+ * each answer before it must send more, and a long batch costs few writes.
+ * The status is the worst result; a summary goes to stderr unless all
+ * were ok.
+ */
+static int batch(struct io *io)
+{
+	const struct opts *o = io->o;
+	bool stdin_ = !o->file || !strcmp(o->file, "-");
+	int fd = stdin_ ? 0 : open(o->file, O_RDONLY | O_CLOEXEC);
+	unsigned long long count[3] = { 0 };
+	char *in = malloc(BATCH_IN + 1), *res, err[256];
+	struct out out = { 0 };
+	size_t have = 0;
+	int skipping = 0, worst = RES_OK, eof = 0;
 	ssize_t n;
 
-	if (!in)
-		return fail(EXIT_BAD, "%s", "out of memory");
-	while ((n = read(0, in + have, BATCH_IN - have)) > 0 || (n < 0 && errno == EINTR)) {
+	if (fd < 0 || !in) {
+		fprintf(stderr, "mc3sig: %s: %s\n", fd < 0 ? o->file : "batch",
+			fd < 0 ? strerror(errno) : "out of memory");
+		free(in);
+		return EXIT_BAD;
+	}
+	while (!eof) {
 		char *line = in, *nl;
-		time_t now = time(NULL);	/* the arrival of what was read */
 
-		have += n > 0 ? n : 0;
+		n = read(fd, in + have, BATCH_IN - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "mc3sig: %s: %s\n", stdin_ ? "stdin" : o->file, strerror(errno));
+			worst = RES_MALFORMED;
+			break;
+		}
+		io->now = time(NULL);	/* the arrival of what was read */
+		have += n;
+		if (!n) {
+			eof = 1;
+			if (have || skipping)
+				in[have++] = '\n';	/* the last line, unterminated */
+		}
 		while ((nl = memchr(line, '\n', in + have - line))) {
+			enum result r = RES_MALFORMED;
+			size_t len = nl - line;
+
 			if (skipping) {
-				put_out(&out, &out_len, &out_cap, "malformed: line too long\n", 25);
+				snprintf(err, sizeof(err), "line longer than %d octets", BATCH_IN);
 				skipping = 0;
+				res = NULL;
 			} else {
-				int status = handle(ctx, o, sign, line, nl - line, now,
-						    &res, err, sizeof(err));
-
-				if (!status && sign) {
-					put_out(&out, &out_len, &out_cap, res, strlen(res));
-					put_out(&out, &out_len, &out_cap, "\n", 1);
-				} else if (!status) {
-					put_out(&out, &out_len, &out_cap, "ok\n", 3);
-				} else {
-					const char *kind = status == EXIT_DENIED ? "denied: " : "malformed: ";
-
-					put_out(&out, &out_len, &out_cap, kind, strlen(kind));
-					put_out(&out, &out_len, &out_cap, err, strlen(err));
-					put_out(&out, &out_len, &out_cap, "\n", 1);
-				}
-				free(res);
+				if (len && line[len - 1] == '\r')
+					len--;	/* CRLF input */
+				r = handle(io, line, len, true, &res, err, sizeof(err));
 			}
+			put_result(&out, o, io->sign, r, res, err);
+			count[r]++;
+			if ((int)r > worst)
+				worst = r;
+			free(res);
 			line = nl + 1;
 		}
 		have -= line - in;
@@ -244,49 +472,121 @@ static int batch(struct mc3_ctx *ctx, const struct opts *o, int sign)
 			skipping = 1;
 			have = 0;
 		}
-		write_all(out, out_len);
-		out_len = 0;
+		write_all(out.buf, out.len);
+		out.len = 0;
 	}
+	if (!stdin_)
+		close(fd);
+	if (worst != RES_OK)
+		fprintf(stderr, "mc3sig: %llu request(s): %llu ok, %llu denied, %llu malformed\n",
+			count[0] + count[1] + count[2], count[0], count[1], count[2]);
 	free(in);
-	free(out);
+	free(out.buf);
+	return worst == RES_OK ? 0 : worst == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
+}
+
+/* The replay cache verify asked for: RATE x WINDOW per apikeyid. */
+static struct mc3_replay *replay_for(const struct opts *o)
+{
+	unsigned int window = o->window ? o->window : MC3_WINDOW_DEFAULT;
+	unsigned long long per_id = (unsigned long long)(o->rate ? o->rate : 1000) * window;
+	struct mc3_replay *r;
+	char err[512];
+
+	if (per_id > MC3_REPLAY_MAX) {
+		fprintf(stderr, "mc3sig: --rate x --window is %llu; at most %u requests can be remembered per apikeyid\n",
+			per_id, MC3_REPLAY_MAX);
+		return NULL;
+	}
+	r = mc3_replay_new(window, per_id);
+	if (!r) {
+		fprintf(stderr, "mc3sig: out of memory\n");
+		return NULL;
+	}
+	if (o->journal && mc3_replay_journal(r, o->journal, time(NULL), err, sizeof(err))) {
+		fprintf(stderr, "mc3sig: replay journal: %s\n", err);
+		mc3_replay_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* signed-bytes: the octets as they are, for `| openssl dgst -hmac`. */
+static int signed_bytes(struct mc3_ctx *ctx, const struct opts *o, const char *text, size_t len)
+{
+	struct mc3_request *req;
+	unsigned char *bytes;
+	char err[256];
+	size_t n;
+
+	if (o->format == MC3_FORM)
+		text = query_of(text, &len);
+	if (mc3_request_parse(text, len, o->format, o->flags, &req, err, sizeof(err)))
+		return fail(EXIT_BAD, "malformed: %s", one_line(err));
+	bytes = mc3_signed_bytes(ctx, req, o->apikeyid, &n);
+	if (!bytes)
+		fail(EXIT_BAD, "%s", o->apikeyid || mc3_request_get(req, "apikeyid") ?
+		     "the key store has no key of the request's apikeyid" :
+		     "no apikeyid in the request: give --apikeyid");
+	mc3_request_free(req);
+	if (!bytes)
+		return EXIT_BAD;
+	write_all((const char *)bytes, n);
+	free(bytes);
 	return 0;
 }
 
-static int sign_or_verify(const struct opts *o, int sign)
+static int run(const struct opts *o, const char *cmd)
 {
+	struct io io = { .o = o, .sign = !strcmp(cmd, "sign") };
+	struct mc3_replay *replay = NULL;
 	struct mc3_keystore *ks;
-	struct mc3_ctx *ctx;
 	char err[512], *text, *res = NULL;
 	size_t len;
 	int status;
 
 	if (!o->keystore)
 		return usage_fail("%s", "-k KEYSTORE is needed");
-	if (sign && !o->apikeyid)
+	if (io.sign && !o->apikeyid)
 		return usage_fail("%s", "sign needs --apikeyid");
 	if (mc3_keystore_load(o->keystore, &ks, err, sizeof(err)))
-		return fail(EXIT_BAD, "%s", err);
-	ctx = mc3_ctx_new(ks, 0, o->window);
-	if (!ctx) {
+		return fail(EXIT_BAD, "%s", one_line(err));
+	if (o->apikeyid && !mc3_keystore_has(ks, o->apikeyid)) {
+		fprintf(stderr, "mc3sig: %s has no key with apikeyid '%.64s'\n", o->keystore,
+			o->apikeyid);
 		mc3_keystore_free(ks);
-		return fail(EXIT_BAD, "%s", "out of memory");
+		return EXIT_BAD;
 	}
-	if (o->batch) {
-		status = batch(ctx, o, sign);
+	if (!strcmp(cmd, "verify") && !(replay = replay_for(o))) {
+		mc3_keystore_free(ks);
+		return EXIT_BAD;
+	}
+	io.ctx = replay ? mc3_ctx_new_shared(ks, replay) : mc3_ctx_new(ks, 1, 0);
+	if (!io.ctx) {
+		status = fail(EXIT_BAD, "%s", "out of memory");
+	} else if (o->given & O_BATCH) {
+		status = batch(&io);
 	} else if (!(text = read_request(o->file, &len))) {
-		status = fail(EXIT_BAD, "%s: unreadable, or larger than 64 KiB",
-			      o->file ? o->file : "stdin");
+		status = EXIT_BAD;
+	} else if (!strcmp(cmd, "signed-bytes")) {
+		status = signed_bytes(io.ctx, o, text, len);
+		free(text);
 	} else {
-		status = handle(ctx, o, sign, text, len, time(NULL), &res, err, sizeof(err));
-		if (status)
+		enum result r;
+
+		io.now = time(NULL);
+		r = handle(&io, text, len, false, &res, err, sizeof(err));
+		status = r == RES_OK ? 0 : r == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
+		if (r != RES_OK && !(o->given & O_QUIET))
 			fprintf(stderr, "mc3sig: %s: %s\n",
-				status == EXIT_DENIED ? "not verified" : "malformed", err);
-		else
+				r == RES_DENIED ? "not verified" : "malformed", one_line(err));
+		else if (res)
 			printf("%s\n", res);
 		free(res);
 		free(text);
 	}
-	mc3_ctx_free(ctx);
+	mc3_ctx_free(io.ctx);
+	mc3_replay_free(replay);
 	mc3_keystore_free(ks);
 	return status;
 }
@@ -297,27 +597,55 @@ static int print_version(void)
 	return 0;
 }
 
+/* A number in 1..max, or 0. */
+static unsigned int number(const char *s, unsigned int max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno || *end || end == s || !v || v > max || s[0] == '-' ? 0 : v;
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_JSON = 256 };
 	static const struct option longopts[] = {
 		{ "keystore", required_argument, NULL, 'k' },
 		{ "apikeyid", required_argument, NULL, 'i' },
 		{ "hash", required_argument, NULL, 'H' },
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "profile", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "replay-journal", required_argument, NULL, 'j' },
+		{ "signed-only", no_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "pass-unknown", no_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const unsigned int bit[128] = {
+		['k'] = O_KEYSTORE, ['i'] = O_APIKEYID, ['H'] = O_HASH, ['e'] = O_ENCODING,
+		['p'] = O_PROFILE, ['o'] = O_OUTPUT, ['f'] = O_FORMAT, ['w'] = O_WINDOW,
+		['r'] = O_RATE, ['j'] = O_JOURNAL, ['s'] = O_SIGNED_ONLY, ['q'] = O_QUIET,
+		['b'] = O_BATCH, ['u'] = O_UNKNOWN,
+	};
 	struct opts o = { .hash = "sha256", .encoding = "hex", .profile = "cr" };
-	const char *cmd;
-	char *end;
-	int c;
+	const struct command *cmd = NULL;
+	struct rlimit no_core = { 0, 0 };
+	int c, opt_index;
+	size_t i;
 
+	/* Keys are in this process's memory: no core file may hold them. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0);
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		fputs(usage, stdout);
 		return 0;
@@ -325,42 +653,67 @@ int main(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
 		return print_version();
 	if (argc < 2)
-		return usage_fail("%s", "a command is needed: keygen, sign or verify");
-	cmd = argv[1];
+		return usage_fail("%s", "a command is needed: keygen, sign, verify or signed-bytes");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd)
+		return usage_fail("unknown command '%.64s' (keygen, sign, verify, signed-bytes)",
+				  argv[1]);
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "k:i:H:e:p:f:w:buVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:i:H:e:p:o:f:w:r:j:sqbuVh", longopts,
+				&opt_index)) != -1) {
+		unsigned int b = c == OPT_JSON ? O_JSON : c > 0 && c < 128 ? bit[c] : 0;
+
+		if (b && !(cmd->takes & b))
+			return usage_fail(c == OPT_JSON ? "%s: --json does not apply" :
+					  "%s: an option given does not apply to it", cmd->name);
+		o.given |= b;
 		switch (c) {
 		case 'k': o.keystore = optarg; break;
 		case 'i': o.apikeyid = optarg; break;
 		case 'H': o.hash = optarg; break;
 		case 'e': o.encoding = optarg; break;
 		case 'p': o.profile = optarg; break;
-		case 'b': o.batch = 1; break;
+		case 'o': o.output = optarg; break;
+		case 'j': o.journal = optarg; break;
 		case 'u': o.flags |= MC3_PASS_UNKNOWN; break;
+		case 's': case 'q': case 'b': case OPT_JSON: break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': return print_version();
 		case 'f':
 			if (strcmp(optarg, "form") && strcmp(optarg, "json"))
-				return usage_fail("--format %s: use form or json", optarg);
+				return usage_fail("--format %.32s: use form or json", optarg);
 			o.format = optarg[0] == 'j' ? MC3_JSON : MC3_FORM;
 			break;
 		case 'w':
-			errno = 0;
-			o.window = strtoul(optarg, &end, 10);
-			if (errno || *end || !o.window || o.window > 86400)
-				return usage_fail("--window %s: use 1 to 86400 seconds", optarg);
+			o.window = number(optarg, MC3_WINDOW_MAX);
+			if (!o.window)
+				return usage_fail("--window %.32s: use 1 to 86400 seconds", optarg);
+			break;
+		case 'r':
+			o.rate = number(optarg, 1000000);
+			if (!o.rate)
+				return usage_fail("--rate %.32s: use 1 to 1000000 requests a second", optarg);
 			break;
 		default:	/* getopt said what */
 			return usage_fail(NULL, NULL);
 		}
 	}
+	if ((o.given & O_QUIET) && (o.given & (O_JSON | O_BATCH | O_SIGNED_ONLY)))
+		return usage_fail("%s", "--quiet prints nothing: not with --json, --batch or --signed-only");
+	if ((o.given & O_JSON) && !(o.given & O_BATCH))
+		return usage_fail("%s", "--json is for --batch verdicts");
+	if ((o.given & O_SIGNED_ONLY) && (o.given & O_BATCH))
+		return usage_fail("%s", "--signed-only is for one request; --batch prints verdicts");
 	if (optind < argc)
 		o.file = argv[optind++];
 	if (optind < argc)
-		return usage_fail("unexpected argument '%s'", argv[optind]);
-	if (!strcmp(cmd, "keygen"))
+		return usage_fail("unexpected argument '%.64s'", argv[optind]);
+	if (!strcmp(cmd->name, "keygen")) {
+		if (o.file)
+			return usage_fail("%s", "keygen reads no FILE; -o FILE writes one");
 		return keygen(&o);
-	if (!strcmp(cmd, "sign") || !strcmp(cmd, "verify"))
-		return sign_or_verify(&o, cmd[0] == 's');
-	return usage_fail("unknown command '%s' (keygen, sign, verify)", cmd);
+	}
+	return run(&o, cmd->name);
 }

@@ -369,7 +369,8 @@ static void write_pair(struct mc3_buf *b, enum mc3_format format, bool *first,
 	}
 }
 
-char *mc3_request_write(const struct mc3_request *req, enum mc3_format format)
+char *mc3_request_write_fields(const struct mc3_request *req, enum mc3_format format,
+			       unsigned int fields, bool extra)
 {
 	struct mc3_buf b = { 0 };
 	bool first = true;
@@ -379,9 +380,9 @@ char *mc3_request_write(const struct mc3_request *req, enum mc3_format format)
 	if (format == MC3_JSON)
 		mc3_buf_add(&b, "{", 1);
 	for (f = 0; f < NR_FIELDS; f++)
-		if (req->field[f])
+		if (req->field[f] && (fields & 1U << f))
 			write_pair(&b, format, &first, mc3_field_names[f], req->field[f]);
-	for (i = 0; i < req->nr_extra; i++)
+	for (i = 0; extra && i < req->nr_extra; i++)
 		write_pair(&b, format, &first, req->extra[i].name, req->extra[i].value);
 	if (format == MC3_JSON)
 		mc3_buf_add(&b, "}", 1);
@@ -390,6 +391,11 @@ char *mc3_request_write(const struct mc3_request *req, enum mc3_format format)
 		return NULL;
 	}
 	return b.data;
+}
+
+char *mc3_request_write(const struct mc3_request *req, enum mc3_format format)
+{
+	return mc3_request_write_fields(req, format, ~0U, true);
 }
 
 void mc3_request_free(struct mc3_request *req)
