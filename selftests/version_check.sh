@@ -14,10 +14,13 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
 same() { if [ "$2" = "$version" ]; then ok "$1 says $version"; else not_ok "$1 says '$2', VERSION $version"; fi; }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..11"
 same "dkms.conf's PACKAGE_VERSION" "$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)"
 same "debian/changelog's latest entry" "$(sed -n '1s/^sctls (\([^)-]*\).*/\1/p' debian/changelog)"
 same "the module's modinfo version" "$(modinfo -F version "$module")"
+same "mc3.h's MC3_VERSION" "$(sed -n 's/^#define MC3_VERSION\t*"\(.*\)"$/\1/p' userspace/mc3/mc3.h)"
+same "mc3.h's MC3_VERSION_NUMBER" "$(sed -n 's/^#define MC3_VERSION_NUMBER\t*0x\(..\)\(..\)\(..\)$/\1 \2 \3/p' userspace/mc3/mc3.h |
+	awk '{ printf "%d.%d.%d", "0x" $1, "0x" $2, "0x" $3 }')"
 for p in sctlsd sctls cardsim mc3sig; do
 	same "$p --version" "$("$bin/$p" --version | sed -n "1s/^$p \([^ ]*\).*/\1/p")"
 done

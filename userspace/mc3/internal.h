@@ -19,6 +19,7 @@ enum mc3_field {
 
 struct mc3_extra {
 	char *name, *value;
+	bool owned;			/* name (and value after it) malloc'd */
 };
 
 /*

@@ -40,15 +40,28 @@ enum mc3_format {
 /* Parse flags. */
 #define MC3_PASS_UNKNOWN	0x1	/* keep unknown fields instead of failing */
 
-/* Results of mc3_verify; MC3_EAUTH for an unknown key id too. */
-enum mc3_verdict {
+/*
+ * What every function that can fail returns: stable values, never
+ * renumbered. mc3_verify's verdicts are the first ones; MC3_EAUTH is also
+ * an unknown key id's, so that ids are not revealed.
+ */
+enum mc3_status {
 	MC3_OK = 0,
-	MC3_EAUTH,	/* no key of that id makes this signature */
-	MC3_EREPLAY,	/* a verified request whose MAC verified before */
-	MC3_ESTALE,	/* v2: ts outside the window */
-	MC3_EINVAL,	/* no apikeyid or signature, or a malformed one */
-	MC3_EFULL,	/* verified, but cannot be remembered: refused */
+	MC3_EAUTH = 1,		/* no key of that id valid now makes this signature */
+	MC3_EREPLAY = 2,	/* its MAC verified before, within the window */
+	MC3_ESTALE = 3,		/* v2: ts outside the window */
+	MC3_EINVAL = 4,		/* a malformed request, field or argument */
+	MC3_EFULL = 5,		/* verified, but cannot be remembered: refused */
+	MC3_ENOMEM = 6,		/* out of memory */
+	MC3_ENOKEY = 7,		/* sign: no key of that apikeyid valid now */
+	MC3_EKEYSTORE = 8,	/* a key store refused: its text, owner or mode */
+	MC3_EIO = 9,		/* a file could not be read or written */
+	MC3_ECRYPTO = 10,	/* OpenSSL failed */
 };
+#define mc3_verdict mc3_status	/* its name before 0.2 */
+
+/* A status in a few words ("signature does not verify"); never NULL. */
+MC3_API const char *mc3_strerror(int status);
 
 struct mc3_request;
 struct mc3_keystore;
@@ -171,7 +184,13 @@ MC3_API unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_re
 /* Whether the key store has a key of apikeyid. */
 MC3_API int mc3_keystore_has(const struct mc3_keystore *ks, const char *apikeyid);
 
-/* The library's release, as "MAJOR.MINOR.PATCH" (the soname is libmc3.so.1). */
+/*
+ * The release this header is of, and the library's at run time, as
+ * "MAJOR.MINOR.PATCH"; the soname is libmc3.so.1. MC3_VERSION_NUMBER is
+ * 0xMMmmpp, for #if.
+ */
+#define MC3_VERSION		"0.1.0"
+#define MC3_VERSION_NUMBER	0x000100
 MC3_API const char *mc3_version(void);
 
 #ifdef __cplusplus

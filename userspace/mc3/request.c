@@ -117,6 +117,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		}
 		req->extra[req->nr_extra].name = (char *)name;
 		req->extra[req->nr_extra].value = value;
+		req->extra[req->nr_extra].owned = false;
 		req->nr_extra++;
 		return 0;
 	}
@@ -407,6 +408,106 @@ void mc3_request_free(struct mc3_request *req)
 	for (f = 0; f < NR_FIELDS; f++)
 		if (req->owned & 1U << f)
 			free(req->field[f]);
+	for (f = 0; f < (int)req->nr_extra; f++)
+		if (req->extra[f].owned)
+			free(req->extra[f].name);
 	free(req->extra);
 	free(req);
+}
+
+struct mc3_request *mc3_request_new(void)
+{
+	return calloc(1, sizeof(struct mc3_request) + 1);
+}
+
+int mc3_request_set(struct mc3_request *req, const char *name, const char *value, size_t len,
+		    unsigned int flags, char *err, size_t errlen)
+{
+	size_t name_len = strlen(name);
+	int f = mc3_field_lookup(name, name_len);
+	struct mc3_extra *x;
+	unsigned int i;
+	char *copy;
+
+	/* The parser's rules, on a copy: it decodes into its arena too. */
+	copy = malloc(name_len + 1 + len + 1);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return MC3_ENOMEM;
+	}
+	memcpy(copy, name, name_len + 1);
+	memcpy(copy + name_len + 1, value, len);
+	copy[name_len + 1 + len] = '\0';
+	if (f >= 0) {
+		if (memchr(value, '\0', len) ||
+		    !mc3_field_valid(f, copy + name_len + 1, len, false, err, errlen)) {
+			if (memchr(value, '\0', len))
+				snprintf(err, errlen, "field '%s': a NUL in it", mc3_field_names[f]);
+			free(copy);
+			return MC3_EINVAL;
+		}
+		if (req->owned & 1U << f)
+			free(req->field[f]);
+		/* The value alone: memmove it to the start, the name is known. */
+		memmove(copy, copy + name_len + 1, len + 1);
+		req->field[f] = copy;
+		req->field_len[f] = len;
+		req->owned |= 1U << f;
+		return MC3_OK;
+	}
+	for (i = 0; i < req->nr_extra; i++) {
+		if (strcmp(req->extra[i].name, name))
+			continue;
+		/* Replaced: the rules of a new one, then in its place. */
+		if (!(flags & MC3_PASS_UNKNOWN) || len > MC3_MAX_VALUE || memchr(value, '\0', len) ||
+		    !mc3_clean_utf8((const unsigned char *)value, len)) {
+			snprintf(err, errlen, "unknown field '%s': not passed through, longer than 256 octets, not UTF-8, or with control characters",
+				 req->extra[i].name);
+			free(copy);
+			return MC3_EINVAL;
+		}
+		if (req->extra[i].owned)
+			free(req->extra[i].name);
+		req->extra[i] = (struct mc3_extra){ copy, copy + name_len + 1, true };
+		return MC3_OK;
+	}
+	if (memchr(value, '\0', len) ||
+	    mc3_request_put(req, copy, name_len, copy + name_len + 1, len, flags, err, errlen)) {
+		if (memchr(value, '\0', len))
+			snprintf(err, errlen, "unknown field: a NUL in it");
+		free(copy);
+		return MC3_EINVAL;
+	}
+	x = &req->extra[req->nr_extra - 1];
+	x->owned = true;
+	return MC3_OK;
+}
+
+size_t mc3_request_fields(const struct mc3_request *req)
+{
+	size_t n = req->nr_extra;
+	int f;
+
+	for (f = 0; f < NR_FIELDS; f++)
+		n += !!req->field[f];
+	return n;
+}
+
+int mc3_request_field(const struct mc3_request *req, size_t i, const char **name,
+		      const char **value)
+{
+	int f;
+
+	for (f = 0; f < NR_FIELDS; f++) {
+		if (req->field[f] && !i--) {
+			*name = mc3_field_names[f];
+			*value = req->field[f];
+			return MC3_OK;
+		}
+	}
+	if (i >= req->nr_extra)
+		return MC3_EINVAL;
+	*name = req->extra[i].name;
+	*value = req->extra[i].value;
+	return MC3_OK;
 }
