@@ -30,7 +30,7 @@ struct replay {
 
 struct mc3_ctx {
 	const struct mc3_keystore *ks;
-	EVP_MAC_CTX **work;		/* one per key, and the dummy last */
+	EVP_MAC_CTX **work;		/* one per key */
 	uint64_t *id_hash;		/* per key: its apikeyid's hash, seeded */
 	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
 	unsigned int window;
@@ -181,8 +181,8 @@ struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_s
 	ctx->window = window ? window : 300;
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
-	ctx->work = calloc(ks->nr_keys + 1, sizeof(*ctx->work));
-	ctx->id_hash = calloc(ks->nr_keys + 1, sizeof(*ctx->id_hash));
+	ctx->work = calloc(ks->nr_keys, sizeof(*ctx->work));
+	ctx->id_hash = calloc(ks->nr_keys, sizeof(*ctx->id_hash));
 	if (!ctx->work || !ctx->id_hash ||
 	    replay_init(&ctx->replay, replay_slots ? replay_slots : MC3_REPLAY_DEFAULT))
 		goto err;
@@ -190,8 +190,8 @@ struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int replay_s
 	for (i = 0; i < ks->nr_keys; i++)
 		ctx->id_hash[i] = hash_bytes(ctx->replay.seed, ks->keys[i].id,
 					     strlen(ks->keys[i].id));
-	for (i = 0; i <= ks->nr_keys; i++) {
-		ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+	for (i = 0; i < ks->nr_keys; i++) {
+		ctx->work[i] = EVP_MAC_CTX_dup(ks->keys[i].tmpl);
 		if (!ctx->work[i])
 			goto err;
 	}
@@ -207,7 +207,7 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 
 	if (!ctx)
 		return;
-	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
+	for (i = 0; ctx->work && i < ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
 	free(ctx->id_hash);
@@ -217,15 +217,13 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	free(ctx);
 }
 
-/* A fresh HMAC state of key i (nr_keys: the dummy). */
+/* A fresh HMAC state of key i. */
 static EVP_MAC_CTX *work_ctx(struct mc3_ctx *ctx, size_t i)
 {
-	const struct mc3_keystore *ks = ctx->ks;
-
 	if (ctx->reinit)
 		return EVP_MAC_init(ctx->work[i], NULL, 0, NULL) == 1 ? ctx->work[i] : NULL;
 	EVP_MAC_CTX_free(ctx->work[i]);
-	ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+	ctx->work[i] = EVP_MAC_CTX_dup(ctx->ks->keys[i].tmpl);
 	return ctx->work[i];
 }
 
@@ -266,16 +264,11 @@ static const char *canonical(struct mc3_ctx *ctx, const struct mc3_request *req,
 	return b->failed ? NULL : b->data;
 }
 
-static const struct mc3_key *key_of(const struct mc3_ctx *ctx, size_t i)
-{
-	return i < ctx->ks->nr_keys ? &ctx->ks->keys[i] : &ctx->ks->dummy;
-}
-
-/* The MAC of req under key i (nr_keys: the dummy) into out: 0, or -1. */
+/* The MAC of req under key i into out: 0, or -1. */
 static int mac_of(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
 		  unsigned char out[MAC_MAX])
 {
-	const struct mc3_key *k = key_of(ctx, i);
+	const struct mc3_key *k = &ctx->ks->keys[i];
 	EVP_MAC_CTX *mac = work_ctx(ctx, i);
 	size_t out_len = 0, len;
 	const char *canon;
@@ -302,7 +295,7 @@ static int sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *re
 		     char text[SIG_TEXT_MAX])
 {
 	static const char hex[] = "0123456789abcdef";
-	const struct mc3_key *k = key_of(ctx, i);
+	const struct mc3_key *k = &ctx->ks->keys[i];
 	unsigned char mac[MAC_MAX];
 	size_t j;
 
@@ -367,20 +360,28 @@ static bool sig_decode(const struct mc3_key *k, const char *sig, size_t len,
 int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
 	     char *err, size_t errlen)
 {
+	const struct mc3_keystore *ks = ctx->ks;
 	char text[SIG_TEXT_MAX], ts[24];
 	size_t i;
 
-	for (i = 0; i < ctx->ks->nr_keys; i++)
-		if (!strcmp(ctx->ks->keys[i].id, apikeyid))
+	for (i = 0; i < ks->nr_keys; i++)
+		if (!strcmp(ks->keys[i].id, apikeyid))
 			break;
-	if (i == ctx->ks->nr_keys) {
+	if (i == ks->nr_keys) {
 		snprintf(err, errlen, "no key with apikeyid '%.64s' in the key store", apikeyid);
+		return -1;
+	}
+	/* Rotation: the first key of the id valid now signs. */
+	while (i < ks->nr_keys && !mc3_key_valid_at(&ks->keys[i], now))
+		i = ks->keys[i].next;
+	if (i == ks->nr_keys) {
+		snprintf(err, errlen, "no key with apikeyid '%.64s' is valid now", apikeyid);
 		return -1;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
 	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
 	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
-	    (ctx->ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
+	    (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
 	    sign_text(ctx, i, req, text) || mc3_request_replace(req, F_SIGNATURE, text)) {
 		snprintf(err, errlen, "cannot sign: OpenSSL or memory failed");
 		return -1;
@@ -395,8 +396,9 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	const struct mc3_keystore *ks = ctx->ks;
 	unsigned char mac[MAC_MAX], claimed[MAC_MAX];
 	const struct mc3_key *match = NULL, *k;
-	uint64_t tid_hash = 0;
+	uint64_t tid_hash;
 	size_t i, first;
+	bool known;
 
 	if (!id || !sig) {
 		snprintf(err, errlen, "not signed: no %s", id ? "signature" : "apikeyid");
@@ -404,20 +406,29 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	}
 	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
 		;
-	if (first < ks->nr_keys)
-		tid_hash = replay_hash(&ctx->replay, ctx->id_hash[first], req->field[F_TID],
-				       req->field_len[F_TID]);
-	for (i = first; i <= ks->nr_keys; i++) {
-		/* The dummy key stands in for an unknown id: the same work. */
-		if (i < ks->nr_keys ? i > first && strcmp(ks->keys[i].id, id) : first < ks->nr_keys)
-			continue;
-		k = key_of(ctx, i);
+	/*
+	 * An unknown id is verified with the keys of the costliest id, and
+	 * can only fail: it costs what the costliest known id does, and says
+	 * the same as a bad signature.
+	 */
+	known = first < ks->nr_keys;
+	if (!known)
+		first = ks->costliest_first;
+	tid_hash = replay_hash(&ctx->replay, ctx->id_hash[first], req->field[F_TID],
+			       req->field_len[F_TID]);
+	/*
+	 * Every key of the id costs its MAC, valid now or not, so that the
+	 * work does not tell how many are; only a valid one may match.
+	 */
+	for (i = first; i < ks->nr_keys; i = k->next) {
+		k = &ks->keys[i];
 		if (mac_of(ctx, i, req, mac)) {
 			snprintf(err, errlen, "cannot verify: OpenSSL failed");
 			return MC3_EINVAL;
 		}
 		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
-		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && i < ks->nr_keys)
+		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && known &&
+		    mc3_key_valid_at(k, now))
 			match = k;
 		OPENSSL_cleanse(mac, k->mac_len);
 	}
