@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The key store: "APIKEYID HASH ENCODING PROFILE KEY" a line. */
+/*
+ * The key store: "APIKEYID HASH ENCODING PROFILE KEY [not-before=T]
+ * [not-after=T]" a line.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +20,25 @@
 #define KS_MAX_KEYS	10000
 #define KEY_MIN		16
 #define KEY_MAX		1024
+#define USAGE		"expected APIKEYID HASH ENCODING PROFILE KEY [not-before=T] [not-after=T]"
 
-/* "hex:..." or "base64:..." into out; the key's length, or -1. */
+/*
+ * "hex:..." or "base64:..." into out (KEY_MAX + 2 octets); the key's
+ * length, or -1. A key longer than KEY_MAX is not decoded, only measured,
+ * so that the caller can say by how much: the same limit for both.
+ */
 static long decode_key(const char *text, unsigned char *out)
 {
-	size_t len, i;
+	size_t len, i, pad;
 	int n;
 
 	if (!strncmp(text, "hex:", 4)) {
 		text += 4;
 		len = strlen(text);
-		if (!len || len % 2 || len / 2 > KEY_MAX)
+		if (!len || len % 2)
 			return -1;
+		if (len / 2 > KEY_MAX)
+			return len / 2;
 		for (i = 0; i < len / 2; i++) {
 			int hi = mc3_hex_value(text[2 * i]), lo = mc3_hex_value(text[2 * i + 1]);
 
@@ -42,34 +51,159 @@ static long decode_key(const char *text, unsigned char *out)
 	if (!strncmp(text, "base64:", 7)) {
 		text += 7;
 		len = strlen(text);
-		if (!len || len % 4 || len / 4 * 3 > KEY_MAX + 2)
-			return -1;
-		n = EVP_DecodeBlock(out, (const unsigned char *)text, len);
-		if (n < 0)
+		if (!len || len % 4)
 			return -1;
 		/* EVP_DecodeBlock counts padding as zero octets. */
-		if (text[len - 1] == '=')
-			n -= text[len - 2] == '=' ? 2 : 1;
-		return n;
+		pad = text[len - 1] == '=' ? (text[len - 2] == '=' ? 2 : 1) : 0;
+		if (len / 4 * 3 - pad > KEY_MAX)
+			return len / 4 * 3 - pad;
+		n = EVP_DecodeBlock(out, (const unsigned char *)text, len);
+		return n < 0 ? -1 : n - (long)pad;
 	}
 	return -1;
 }
 
-static const char *digest_name(const char *hash, size_t *mac_len)
+/*
+ * The OpenSSL name of hash, its MAC's length and the cost of a key of it
+ * per profile, or NULL. The costs only rank ids (link_ids), so rough is
+ * enough; measured (medians, x86-64 with SHA extensions, OpenSSL 3.0.19),
+ * each block relative to its first line:
+ *
+ *		HMAC by EVP_MAC		mc3_verify, one key, six fields
+ *		40 B	200 B		cr	v2
+ *	sha1	1.00	1.61		1.00	2.20
+ *	sha256	1.06	1.67		1.04	2.28
+ *	sha384	2.50	3.31		2.16	3.69
+ *	sha512	2.48	3.30		2.52	4.08
+ *
+ * v2 weighs more than its longer text alone: it builds the canonical text
+ * again for each key. The costs are the right block, in tenths. Without
+ * SHA extensions, cr's SHA-1 and SHA-256 cost 1.3 and 1.7 times as much,
+ * v2's 1.2 and 1.6: close ids may then be misranked, and an unknown id
+ * cost a little less than the costliest.
+ */
+static const char *digest_name(const char *hash, size_t *mac_len, const unsigned int **cost)
 {
-	static const struct { const char *name, *ossl; size_t len; } digests[] = {
-		{ "sha1", "SHA1", 20 }, { "sha256", "SHA2-256", 32 },
-		{ "sha384", "SHA2-384", 48 }, { "sha512", "SHA2-512", 64 },
+	static const struct {
+		const char *name, *ossl;
+		size_t len;
+		unsigned int cost[2];	/* by enum mc3_profile */
+	} digests[] = {
+		{ "sha1", "SHA1", 20, { 10, 22 } },
+		{ "sha256", "SHA2-256", 32, { 10, 23 } },
+		{ "sha384", "SHA2-384", 48, { 22, 37 } },
+		{ "sha512", "SHA2-512", 64, { 25, 41 } },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++) {
 		if (!strcmp(hash, digests[i].name)) {
 			*mac_len = digests[i].len;
+			*cost = digests[i].cost;
 			return digests[i].ossl;
 		}
 	}
 	return NULL;
+}
+
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Hinnant's days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	int era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t)era * 146097 + doe - 719468;
+}
+
+/* The digits of s[at..at + n) as a number, or -1 for anything else. */
+static int digits(const char *s, int at, int n)
+{
+	int v = 0;
+
+	for (; n--; at++) {
+		if (s[at] < '0' || s[at] > '9')
+			return -1;
+		v = v * 10 + s[at] - '0';
+	}
+	return v;
+}
+
+/*
+ * UNIX seconds (digits only) or YYYY-MM-DDTHH:MM:SSZ into t: 0, or -1.
+ * Computed here, not with mktime() or strptime(), so that neither the
+ * locale nor TZ can shift a key's validity.
+ */
+static int parse_time(const char *s, int64_t *t)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec;
+	int64_t v = 0;
+	size_t i;
+
+	if (strlen(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
+	    s[13] == ':' && s[16] == ':' && s[19] == 'Z') {
+		y = digits(s, 0, 4);
+		mo = digits(s, 5, 2);
+		d = digits(s, 8, 2);
+		h = digits(s, 11, 2);
+		mi = digits(s, 14, 2);
+		sec = digits(s, 17, 2);
+		/* No leap second: UNIX time has none to map it to. */
+		if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 ||
+		    mi < 0 || mi > 59 || sec < 0 || sec > 59 ||
+		    d > mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 || y % 400 == 0)))
+			return -1;
+		*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+		return 0;
+	}
+	if (!*s)
+		return -1;
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (INT64_MAX - (s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*t = v;
+	return 0;
+}
+
+/* The optional "not-before=T" and "not-after=T" of a line, into k: 0, or -1. */
+static int parse_validity(struct mc3_key *k, char **opt, int nr, unsigned int lineno,
+			  char *err, size_t errlen)
+{
+	bool seen[2] = { false, false };
+	int i;
+
+	k->not_before = INT64_MIN;
+	k->not_after = INT64_MAX;
+	for (i = 0; i < nr; i++) {
+		bool after = !strncmp(opt[i], "not-after=", 10);
+		const char *name = after ? "not-after" : "not-before";
+
+		if (!after && strncmp(opt[i], "not-before=", 11)) {
+			snprintf(err, errlen, "line %u: " USAGE, lineno);
+			return -1;
+		}
+		if (seen[after]) {
+			snprintf(err, errlen, "line %u: %s given twice", lineno, name);
+			return -1;
+		}
+		seen[after] = true;
+		if (parse_time(opt[i] + strlen(name) + 1, after ? &k->not_after : &k->not_before)) {
+			snprintf(err, errlen, "line %u: %s '%.32s' is not UNIX seconds or "
+				 "YYYY-MM-DDTHH:MM:SSZ", lineno, name, opt[i] + strlen(name) + 1);
+			return -1;
+		}
+	}
+	if (k->not_after <= k->not_before) {
+		snprintf(err, errlen, "line %u: not-after must be later than not-before", lineno);
+		return -1;
+	}
+	return 0;
 }
 
 /* A keyed template for key; 0, or -1. */
@@ -88,19 +222,20 @@ static int key_template(struct mc3_keystore *ks, struct mc3_key *k, const char *
 static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 		      char *err, size_t errlen)
 {
-	char *save = NULL, *tok[6];
-	unsigned char key[KEY_MAX + 3];
+	char *save = NULL, *tok[8];
+	unsigned char key[KEY_MAX + 2];
+	const unsigned int *cost;
 	struct mc3_key *k;
 	const char *digest;
 	long key_len;
 	int n = 0, ret = -1;
 
-	for (tok[n] = strtok_r(line, " \t", &save); tok[n] && n < 5;)
+	for (tok[n] = strtok_r(line, " \t", &save); tok[n] && n < 7;)
 		tok[++n] = strtok_r(NULL, " \t", &save);
 	if (!n)
 		return 0;
-	if (n != 5 || tok[5]) {
-		snprintf(err, errlen, "line %u: expected APIKEYID HASH ENCODING PROFILE KEY", lineno);
+	if (n < 5 || (n == 7 && tok[7])) {
+		snprintf(err, errlen, "line %u: " USAGE, lineno);
 		return -1;
 	}
 	if (!mc3_field_valid(F_APIKEYID, tok[0], strlen(tok[0]), false, err, errlen)) {
@@ -114,7 +249,7 @@ static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 	k = &ks->keys[ks->nr_keys];
 	memset(k, 0, sizeof(*k));
 	snprintf(k->id, sizeof(k->id), "%s", tok[0]);
-	digest = digest_name(tok[1], &k->mac_len);
+	digest = digest_name(tok[1], &k->mac_len, &cost);
 	if (!digest) {
 		snprintf(err, errlen, "line %u: hash '%.16s' is not sha1, sha256, sha384 or sha512",
 			 lineno, tok[1]);
@@ -128,17 +263,22 @@ static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 	}
 	if (!strcmp(tok[3], "cr") || !strcmp(tok[3], "v2")) {
 		k->profile = tok[3][0] == 'c' ? PROFILE_CR : PROFILE_V2;
+		k->cost = cost[k->profile];
 	} else {
 		snprintf(err, errlen, "line %u: profile '%.16s' is not cr or v2", lineno, tok[3]);
 		return -1;
 	}
+	if (parse_validity(k, &tok[5], n - 5, lineno, err, errlen))
+		return -1;
 	key_len = decode_key(tok[4], key);
 	if (key_len < 0)
-		snprintf(err, errlen, "line %u: the key is not hex:... or base64:... of at most %d octets",
-			 lineno, KEY_MAX);
+		snprintf(err, errlen, "line %u: the key is not hex:... or base64:...", lineno);
 	else if (key_len < KEY_MIN)
 		snprintf(err, errlen, "line %u: the key has %ld octets; at least %d are needed",
 			 lineno, key_len, KEY_MIN);
+	else if (key_len > KEY_MAX)
+		snprintf(err, errlen, "line %u: the key has %ld octets; at most %d are allowed",
+			 lineno, key_len, KEY_MAX);
 	else if (key_template(ks, k, digest, key, key_len))
 		snprintf(err, errlen, "line %u: OpenSSL could not key HMAC-%s", lineno, tok[1]);
 	else
@@ -161,11 +301,54 @@ static int count_lines(const char *text, size_t len)
 	return n > KS_MAX_KEYS ? KS_MAX_KEYS : n;
 }
 
+/* Keys by id, then in file order. */
+static int cmp_by_id(const void *a, const void *b)
+{
+	const struct mc3_key *ka = *(const struct mc3_key *const *)a;
+	const struct mc3_key *kb = *(const struct mc3_key *const *)b;
+	int c = strcmp(ka->id, kb->id);
+
+	return c ? c : (ka > kb) - (ka < kb);
+}
+
+/*
+ * Chain the keys of each id in file order (next), so that signing and
+ * verifying visit only those, and find the id whose keys cost most to
+ * verify with: an unknown id is verified with its keys. 0, or -1.
+ */
+static int link_ids(struct mc3_keystore *ks)
+{
+	struct mc3_key **by_id = malloc(ks->nr_keys * sizeof(*by_id));
+	unsigned long cost = 0, max = 0;
+	size_t i, first = 0;
+
+	if (!by_id)
+		return -1;
+	for (i = 0; i < ks->nr_keys; i++)
+		by_id[i] = &ks->keys[i];
+	qsort(by_id, ks->nr_keys, sizeof(*by_id), cmp_by_id);
+	for (i = 0; i < ks->nr_keys; i++) {
+		bool last = i + 1 == ks->nr_keys || strcmp(by_id[i]->id, by_id[i + 1]->id);
+
+		if (!i || strcmp(by_id[i - 1]->id, by_id[i]->id)) {
+			first = by_id[i] - ks->keys;
+			cost = 0;
+		}
+		cost += by_id[i]->cost;
+		by_id[i]->next = last ? ks->nr_keys : (size_t)(by_id[i + 1] - ks->keys);
+		if (last && cost > max) {
+			max = cost;
+			ks->costliest_first = first;
+		}
+	}
+	free(by_id);
+	return 0;
+}
+
 int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore **out,
 		       char *err, size_t errlen)
 {
 	struct mc3_keystore *ks = calloc(1, sizeof(*ks));
-	unsigned char dummy_key[32];
 	char *copy = NULL, *line, *next;
 	unsigned int lineno = 0;
 	int ret = -1;
@@ -179,22 +362,32 @@ int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore **out,
 	ks->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	ks->keys = calloc(count_lines(text, len), sizeof(*ks->keys));
 	copy = OPENSSL_malloc(len + 1);
-	if (!ks->hmac || !ks->keys || !copy ||
-	    RAND_bytes(dummy_key, sizeof(dummy_key)) != 1 ||
-	    key_template(ks, &ks->dummy, "SHA2-256", dummy_key, sizeof(dummy_key))) {
+	if (!ks->hmac || !ks->keys || !copy) {
 		snprintf(err, errlen, "OpenSSL: cannot set up HMAC");
 		goto out;
 	}
-	ks->dummy.mac_len = 32;
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	for (line = copy; line; line = next) {
-		char *hash;
+		char *hash, *end;
 
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		lineno++;
+		end = next ? next - 1 : line + strlen(line);
+		/* CRLF, from a Windows editor: the CR is part of the line end. */
+		if (next && end > line && end[-1] == '\r')
+			*--end = '\0';
+		/*
+		 * Any other CR, even in a comment: with CR line ends (old Mac)
+		 * the whole file is one line, and a first "#" would hide it.
+		 */
+		if (memchr(line, '\r', end - line)) {
+			snprintf(err, errlen, "line %u: a carriage return (\\r) not followed by "
+				 "a line feed; lines end in \\n or \\r\\n", lineno);
+			goto out;
+		}
 		hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
@@ -205,10 +398,13 @@ int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore **out,
 		snprintf(err, errlen, "no keys");
 		goto out;
 	}
+	if (link_ids(ks)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	*out = ks;
 	ret = 0;
 out:
-	OPENSSL_cleanse(dummy_key, sizeof(dummy_key));
 	OPENSSL_clear_free(copy, len + 1);
 	if (ret)
 		mc3_keystore_free(ks);
@@ -230,6 +426,17 @@ int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, si
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > KS_MAX_FILE) {
 		snprintf(err, errlen, "%s: not a regular file of 1 MiB at most", path);
+		close(fd);
+		return -1;
+	}
+	/*
+	 * As ssh's StrictModes: whoever owns the file can rewrite it, adding
+	 * keys, and chmod it back. Root could anyway.
+	 */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root or our euid %u: refusing "
+			 "a key store another user can rewrite; chown it to %u or root", path,
+			 (unsigned int)st.st_uid, (unsigned int)geteuid(), (unsigned int)geteuid());
 		close(fd);
 		return -1;
 	}
@@ -268,7 +475,6 @@ void mc3_keystore_free(struct mc3_keystore *ks)
 	/* Freeing an HMAC context cleanses the key it holds. */
 	for (i = 0; ks->keys && i < ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ks->keys[i].tmpl);
-	EVP_MAC_CTX_free(ks->dummy.tmpl);
 	free(ks->keys);
 	EVP_MAC_free(ks->hmac);
 	free(ks);

@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mc3.h"
 
@@ -17,13 +18,27 @@ struct mc3_key {
 	enum mc3_profile profile;
 	size_t mac_len;			/* octets of the MAC */
 	EVP_MAC_CTX *tmpl;		/* keyed once; contexts copy it */
+	int64_t not_before, not_after;	/* valid in [not_before, not_after) */
+	unsigned int cost;		/* a verification's estimated work */
+	size_t next;			/* the next key of this id, or nr_keys */
 };
 
 struct mc3_keystore {
 	EVP_MAC *hmac;			/* fetched once */
 	struct mc3_key *keys;
 	size_t nr_keys;
-	struct mc3_key dummy;		/* for unknown ids: the same work */
+	/*
+	 * The first key of the id whose keys cost most to verify with: an
+	 * unknown id is verified with them (and fails), so that it costs
+	 * what a known one can.
+	 */
+	size_t costliest_first;
 };
+
+/* Whether k may sign and verify at now (UNIX seconds). */
+static inline bool mc3_key_valid_at(const struct mc3_key *k, int64_t now)
+{
+	return k->not_before <= now && now < k->not_after;
+}
 
 #endif

@@ -17,7 +17,7 @@
 
 struct mc3_ctx {
 	const struct mc3_keystore *ks;
-	EVP_MAC_CTX **work;		/* one per key, and the dummy last */
+	EVP_MAC_CTX **work;		/* one per key */
 	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
 	struct mc3_replay *replay;
 	bool own_replay;		/* made by mc3_ctx_new, freed with it */
@@ -39,11 +39,11 @@ struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_rep
 	ctx->replay = replay;
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
-	ctx->work = calloc(ks->nr_keys + 1, sizeof(*ctx->work));
+	ctx->work = calloc(ks->nr_keys, sizeof(*ctx->work));
 	if (!ctx->work)
 		goto err;
-	for (i = 0; i <= ks->nr_keys; i++) {
-		ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+	for (i = 0; i < ks->nr_keys; i++) {
+		ctx->work[i] = EVP_MAC_CTX_dup(ks->keys[i].tmpl);
 		if (!ctx->work[i])
 			goto err;
 	}
@@ -73,7 +73,7 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 
 	if (!ctx)
 		return;
-	for (i = 0; ctx->work && i <= ctx->ks->nr_keys; i++)
+	for (i = 0; ctx->work && i < ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
 	if (ctx->own_replay)
@@ -82,15 +82,13 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	free(ctx);
 }
 
-/* A fresh HMAC state of key i (nr_keys: the dummy). */
+/* A fresh HMAC state of key i. */
 static EVP_MAC_CTX *work_ctx(struct mc3_ctx *ctx, size_t i)
 {
-	const struct mc3_keystore *ks = ctx->ks;
-
 	if (ctx->reinit)
 		return EVP_MAC_init(ctx->work[i], NULL, 0, NULL) == 1 ? ctx->work[i] : NULL;
 	EVP_MAC_CTX_free(ctx->work[i]);
-	ctx->work[i] = EVP_MAC_CTX_dup(i < ks->nr_keys ? ks->keys[i].tmpl : ks->dummy.tmpl);
+	ctx->work[i] = EVP_MAC_CTX_dup(ctx->ks->keys[i].tmpl);
 	return ctx->work[i];
 }
 
@@ -131,16 +129,11 @@ static const char *canonical(struct mc3_ctx *ctx, const struct mc3_request *req,
 	return b->failed ? NULL : b->data;
 }
 
-static const struct mc3_key *key_of(const struct mc3_ctx *ctx, size_t i)
-{
-	return i < ctx->ks->nr_keys ? &ctx->ks->keys[i] : &ctx->ks->dummy;
-}
-
-/* The MAC of req under key i (nr_keys: the dummy) into out: 0, or -1. */
+/* The MAC of req under key i into out: 0, or -1. */
 static int mac_of(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
 		  unsigned char out[MAC_MAX])
 {
-	const struct mc3_key *k = key_of(ctx, i);
+	const struct mc3_key *k = &ctx->ks->keys[i];
 	EVP_MAC_CTX *mac = work_ctx(ctx, i);
 	size_t out_len = 0, len;
 	const char *canon;
@@ -167,7 +160,7 @@ static int sign_text(struct mc3_ctx *ctx, size_t i, const struct mc3_request *re
 		     char text[SIG_TEXT_MAX])
 {
 	static const char hex[] = "0123456789abcdef";
-	const struct mc3_key *k = key_of(ctx, i);
+	const struct mc3_key *k = &ctx->ks->keys[i];
 	unsigned char mac[MAC_MAX];
 	size_t j;
 
@@ -232,24 +225,32 @@ static bool sig_decode(const struct mc3_key *k, const char *sig, size_t len,
 int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
 	     char *err, size_t errlen)
 {
+	const struct mc3_keystore *ks = ctx->ks;
 	char text[SIG_TEXT_MAX], ts[24];
 	size_t i;
 
-	for (i = 0; i < ctx->ks->nr_keys; i++)
-		if (!strcmp(ctx->ks->keys[i].id, apikeyid))
+	for (i = 0; i < ks->nr_keys; i++)
+		if (!strcmp(ks->keys[i].id, apikeyid))
 			break;
-	if (i == ctx->ks->nr_keys) {
+	if (i == ks->nr_keys) {
 		snprintf(err, errlen, "no key with apikeyid '%.64s' in the key store", apikeyid);
 		return -1;
 	}
-	if (ctx->ks->keys[i].profile == PROFILE_CR && req->field[F_TS]) {
+	/* Rotation: the first key of the id valid now signs. */
+	while (i < ks->nr_keys && !mc3_key_valid_at(&ks->keys[i], now))
+		i = ks->keys[i].next;
+	if (i == ks->nr_keys) {
+		snprintf(err, errlen, "no key with apikeyid '%.64s' is valid now", apikeyid);
+		return -1;
+	}
+	if (ks->keys[i].profile == PROFILE_CR && req->field[F_TS]) {
 		snprintf(err, errlen, "field 'ts' is not signed in the cr profile: leave it out");
 		return -1;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
 	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
 	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
-	    (ctx->ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
+	    (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
 	    sign_text(ctx, i, req, text) || mc3_request_replace(req, F_SIGNATURE, text)) {
 		snprintf(err, errlen, "cannot sign: OpenSSL or memory failed");
 		return -1;
@@ -268,6 +269,7 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	enum mc3_verdict v;
 	long long expiry;
 	size_t i, first;
+	bool known;
 
 	ctx->verified = NULL;
 	if (!id || !sig) {
@@ -276,17 +278,27 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 	}
 	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
 		;
-	for (i = first; i <= ks->nr_keys; i++) {
-		/* The dummy key stands in for an unknown id: the same work. */
-		if (i < ks->nr_keys ? i > first && strcmp(ks->keys[i].id, id) : first < ks->nr_keys)
-			continue;
-		k = key_of(ctx, i);
+	/*
+	 * An unknown id is verified with the keys of the costliest id, and
+	 * can only fail: it costs what the costliest known id does, and says
+	 * the same as a bad signature.
+	 */
+	known = first < ks->nr_keys;
+	if (!known)
+		first = ks->costliest_first;
+	/*
+	 * Every key of the id costs its MAC, valid now or not, so that the
+	 * work does not tell how many are; only a valid one may match.
+	 */
+	for (i = first; i < ks->nr_keys; i = k->next) {
+		k = &ks->keys[i];
 		if (mac_of(ctx, i, req, mac)) {
 			snprintf(err, errlen, "cannot verify: OpenSSL failed");
 			return MC3_EINVAL;
 		}
 		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
-		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && i < ks->nr_keys) {
+		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && known &&
+		    mc3_key_valid_at(k, now)) {
 			match = k;
 			memcpy(matched, mac, k->mac_len);
 		}

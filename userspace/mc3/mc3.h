@@ -81,11 +81,14 @@ MC3_API char *mc3_request_write(const struct mc3_request *req, enum mc3_format f
 MC3_API void mc3_request_free(struct mc3_request *req);
 
 /*
- * Load a key store: one key a line, "APIKEYID HASH ENCODING PROFILE KEY"
- * with HASH sha1|sha256|sha384|sha512, ENCODING hex|base64, PROFILE cr|v2
- * and KEY hex:... or base64:... (16 bytes at least); '#' starts a comment.
- * A file that group or others may access is refused. Returns 0, or -1 with
- * the line and the reason in err.
+ * Load a key store: one key a line, "APIKEYID HASH ENCODING PROFILE KEY
+ * [not-before=T] [not-after=T]" with HASH sha1|sha256|sha384|sha512,
+ * ENCODING hex|base64, PROFILE cr|v2 and KEY hex:... or base64:... (16 to
+ * 1024 octets); '#' starts a comment; lines end in LF or CRLF. The key is
+ * valid from not-before to just before not-after (default: always), T being
+ * UNIX seconds or YYYY-MM-DDTHH:MM:SSZ (UTC). A file that group or others
+ * may access, or that is owned by neither the effective uid nor root, is
+ * refused. Returns 0, or -1 with the line and the reason in err.
  */
 MC3_API int mc3_keystore_load(const char *path, struct mc3_keystore **out,
 			      char *err, size_t errlen);
@@ -149,16 +152,19 @@ MC3_API struct mc3_ctx *mc3_ctx_new(const struct mc3_keystore *ks, unsigned int 
 MC3_API void mc3_ctx_free(struct mc3_ctx *ctx);
 
 /*
- * Sign with the first key listed for apikeyid: sets apikeyid and signature,
- * and ts (now) for a v2 key. Returns 0, or -1 with the reason in err.
+ * Sign with the first key listed for apikeyid that is valid at now: sets
+ * apikeyid and signature, and ts (now) for a v2 key. Returns 0, or -1 with
+ * the reason in err.
  */
 MC3_API int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 		     time_t now, char *err, size_t errlen);
 
 /*
- * Verify against every key listed for the request's apikeyid; a request
- * that verifies has its MAC remembered (see mc3_replay_new). err says why
- * not (the same words for an unknown id and a bad signature).
+ * Verify against every key listed for the request's apikeyid that is valid
+ * at now; a request that verifies has its MAC remembered (see
+ * mc3_replay_new). err says why not (the same words for an unknown id, a
+ * key out of its validity and a bad signature). An unknown id costs as
+ * much work as the costliest known one.
  */
 MC3_API enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req,
 				    time_t now, char *err, size_t errlen);
