@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,8 +195,11 @@ static int parse_validity(struct mc3_key *k, char **opt, int nr, unsigned int li
 		}
 		seen[after] = true;
 		if (parse_time(opt[i] + strlen(name) + 1, after ? &k->not_after : &k->not_before)) {
-			snprintf(err, errlen, "line %u: %s '%.32s' is not UNIX seconds or "
-				 "YYYY-MM-DDTHH:MM:SSZ", lineno, name, opt[i] + strlen(name) + 1);
+			char q[256];
+			const char *t = opt[i] + strlen(name) + 1;
+
+			snprintf(err, errlen, "line %u: %s '%s' is not UNIX seconds or "
+				 "YYYY-MM-DDTHH:MM:SSZ", lineno, name, mc3_quote(q, t, strlen(t)));
 			return -1;
 		}
 	}
@@ -210,8 +214,11 @@ static int parse_validity(struct mc3_key *k, char **opt, int nr, unsigned int li
 static int key_template(struct mc3_keystore *ks, struct mc3_key *k, const char *digest,
 			const unsigned char *key, size_t key_len)
 {
+	/* The digest from the store's library context, by its properties. */
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_PROPERTIES,
+						 ks->propq ? ks->propq : (char *)"", 0),
 		OSSL_PARAM_construct_end(),
 	};
 
@@ -345,27 +352,70 @@ static int link_ids(struct mc3_keystore *ks)
 	return 0;
 }
 
+/* An empty store of the configuration's HMAC: 0, or a status. */
+static int keystore_new(const struct mc3_config *cfg, struct mc3_keystore **out)
+{
+	struct mc3_keystore *ks = calloc(1, sizeof(*ks));
+
+	*out = NULL;
+	if (!ks)
+		return MC3_ENOMEM;
+	/* The caller's struct may be older (smaller) or newer than ours. */
+	if (cfg && cfg->size >= offsetof(struct mc3_config, propq) + sizeof(cfg->propq)) {
+		ks->libctx = cfg->libctx;
+		if (cfg->propq && !(ks->propq = strdup(cfg->propq))) {
+			free(ks);
+			return MC3_ENOMEM;
+		}
+	}
+	ks->hmac = EVP_MAC_fetch(ks->libctx, "HMAC", ks->propq);
+	if (!ks->hmac) {
+		mc3_keystore_free(ks);
+		return MC3_ECRYPTO;
+	}
+	*out = ks;
+	return MC3_OK;
+}
+
+int mc3_keystore_new(const struct mc3_config *cfg, struct mc3_keystore **out)
+{
+	return keystore_new(cfg, out);
+}
+
 int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore **out,
 		       char *err, size_t errlen)
 {
-	struct mc3_keystore *ks = calloc(1, sizeof(*ks));
+	return mc3_keystore_parse_with(NULL, text, len, out, err, errlen);
+}
+
+int mc3_keystore_parse_with(const struct mc3_config *cfg, const char *text, size_t len,
+			    struct mc3_keystore **out, char *err, size_t errlen)
+{
+	struct mc3_keystore *ks;
 	char *copy = NULL, *line, *next;
 	unsigned int lineno = 0;
-	int ret = -1;
+	int ret;
 
 	*out = NULL;
-	if (!ks || len > KS_MAX_FILE || memchr(text, '\0', len)) {
-		snprintf(err, errlen, ks ? "not a key store: too large or binary" : "out of memory");
-		free(ks);
-		return -1;
+	if (len > KS_MAX_FILE || memchr(text, '\0', len)) {
+		snprintf(err, errlen, "not a key store: too large or binary");
+		return MC3_EKEYSTORE;
 	}
-	ks->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	ks->keys = calloc(count_lines(text, len), sizeof(*ks->keys));
+	ret = keystore_new(cfg, &ks);
+	if (ret) {
+		snprintf(err, errlen, "%s", ret == MC3_ENOMEM ? "out of memory" :
+			 "OpenSSL: no HMAC from this library context and properties");
+		return ret;
+	}
+	ret = MC3_ENOMEM;
+	ks->cap = count_lines(text, len);
+	ks->keys = calloc(ks->cap, sizeof(*ks->keys));
 	copy = OPENSSL_malloc(len + 1);
-	if (!ks->hmac || !ks->keys || !copy) {
-		snprintf(err, errlen, "OpenSSL: cannot set up HMAC");
+	if (!ks->keys || !copy) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	ret = MC3_EKEYSTORE;
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	for (line = copy; line; line = next) {
@@ -400,10 +450,11 @@ int mc3_keystore_parse(const char *text, size_t len, struct mc3_keystore **out,
 	}
 	if (link_ids(ks)) {
 		snprintf(err, errlen, "out of memory");
+		ret = MC3_ENOMEM;
 		goto out;
 	}
 	*out = ks;
-	ret = 0;
+	ret = MC3_OK;
 out:
 	OPENSSL_clear_free(copy, len + 1);
 	if (ret)
@@ -412,6 +463,12 @@ out:
 }
 
 int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, size_t errlen)
+{
+	return mc3_keystore_load_with(NULL, path, out, err, errlen);
+}
+
+int mc3_keystore_load_with(const struct mc3_config *cfg, const char *path,
+			   struct mc3_keystore **out, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -422,12 +479,12 @@ int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, si
 	*out = NULL;
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return MC3_EIO;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > KS_MAX_FILE) {
 		snprintf(err, errlen, "%s: not a regular file of 1 MiB at most", path);
 		close(fd);
-		return -1;
+		return MC3_EKEYSTORE;
 	}
 	/*
 	 * As ssh's StrictModes: whoever owns the file can rewrite it, adding
@@ -438,14 +495,14 @@ int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, si
 			 "a key store another user can rewrite; chown it to %u or root", path,
 			 (unsigned int)st.st_uid, (unsigned int)geteuid(), (unsigned int)geteuid());
 		close(fd);
-		return -1;
+		return MC3_EKEYSTORE;
 	}
 	if (st.st_mode & 077) {
 		snprintf(err, errlen, "%s: group or others may access it (mode %03o): "
 			 "refusing a shared key store; chmod 600 it", path,
 			 (unsigned int)(st.st_mode & 0777));
 		close(fd);
-		return -1;
+		return MC3_EKEYSTORE;
 	}
 	text = OPENSSL_malloc(st.st_size + 1);
 	n = text ? read(fd, text, st.st_size) : -1;
@@ -453,9 +510,9 @@ int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, si
 	if (n != st.st_size) {
 		snprintf(err, errlen, "%s: cannot read it", path);
 		OPENSSL_clear_free(text, st.st_size + 1);
-		return -1;
+		return MC3_EIO;
 	}
-	ret = mc3_keystore_parse(text, n, out, err, errlen);
+	ret = mc3_keystore_parse_with(cfg, text, n, out, err, errlen);
 	OPENSSL_clear_free(text, st.st_size + 1);
 	if (ret) {
 		char msg[256];
@@ -464,6 +521,81 @@ int mc3_keystore_load(const char *path, struct mc3_keystore **out, char *err, si
 		snprintf(err, errlen, "%s", msg);
 	}
 	return ret;
+}
+
+int mc3_keystore_add(struct mc3_keystore *ks, const struct mc3_key_params *p,
+		     char *err, size_t errlen)
+{
+	static const struct mc3_key_params none;
+	const unsigned int *cost;
+	const char *digest;
+	struct mc3_key *k;
+	size_t id_len;
+
+	/* What an older caller's struct lacks is as if zero. */
+	struct mc3_key_params kp = none;
+
+	memcpy(&kp, p, p->size < sizeof(kp) ? p->size : sizeof(kp));
+	if (atomic_load(&ks->frozen)) {
+		snprintf(err, errlen, "a context uses this key store: keys are added before");
+		return MC3_EINVAL;
+	}
+	id_len = kp.apikeyid ? strlen(kp.apikeyid) : 0;
+	if (!id_len || !mc3_field_valid(F_APIKEYID, kp.apikeyid, id_len, false, err, errlen)) {
+		snprintf(err, errlen, "the apikeyid is not 1 to 64 of A-Z a-z 0-9 . _ -");
+		return MC3_EINVAL;
+	}
+	if (ks->nr_keys == KS_MAX_KEYS) {
+		snprintf(err, errlen, "more than %d keys", KS_MAX_KEYS);
+		return MC3_EINVAL;
+	}
+	if (ks->nr_keys == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 4;
+		struct mc3_key *keys = realloc(ks->keys, cap * sizeof(*keys));
+
+		if (!keys) {
+			snprintf(err, errlen, "out of memory");
+			return MC3_ENOMEM;
+		}
+		ks->keys = keys;
+		ks->cap = cap;
+	}
+	k = &ks->keys[ks->nr_keys];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, kp.apikeyid, id_len + 1);
+	digest = kp.hash ? digest_name(kp.hash, &k->mac_len, &cost) : NULL;
+	if (!digest || !kp.encoding || !kp.profile ||
+	    (strcmp(kp.encoding, "hex") && strcmp(kp.encoding, "base64")) ||
+	    (strcmp(kp.profile, "cr") && strcmp(kp.profile, "v2"))) {
+		snprintf(err, errlen, "hash, encoding or profile is not one of sha1 sha256 sha384 sha512, hex base64, cr v2");
+		return MC3_EINVAL;
+	}
+	k->encoding = kp.encoding[0] == 'h' ? ENC_HEX : ENC_BASE64;
+	k->profile = kp.profile[0] == 'c' ? PROFILE_CR : PROFILE_V2;
+	k->cost = cost[k->profile];
+	k->not_before = kp.not_before ? kp.not_before : INT64_MIN;
+	k->not_after = kp.not_after ? kp.not_after : INT64_MAX;
+	if (k->not_after <= k->not_before) {
+		snprintf(err, errlen, "not_after must be later than not_before");
+		return MC3_EINVAL;
+	}
+	if (!kp.key || kp.key_len < KEY_MIN || kp.key_len > KEY_MAX) {
+		snprintf(err, errlen, "the key has %zu octets: %d to %d are needed",
+			 kp.key ? kp.key_len : 0, KEY_MIN, KEY_MAX);
+		return MC3_EINVAL;
+	}
+	if (key_template(ks, k, digest, kp.key, kp.key_len)) {
+		EVP_MAC_CTX_free(k->tmpl);
+		snprintf(err, errlen, "OpenSSL could not key HMAC-%s", kp.hash);
+		return MC3_ECRYPTO;
+	}
+	ks->nr_keys++;
+	if (link_ids(ks)) {
+		EVP_MAC_CTX_free(ks->keys[--ks->nr_keys].tmpl);
+		snprintf(err, errlen, "out of memory");
+		return MC3_ENOMEM;
+	}
+	return MC3_OK;
 }
 
 void mc3_keystore_free(struct mc3_keystore *ks)
@@ -477,5 +609,6 @@ void mc3_keystore_free(struct mc3_keystore *ks)
 		EVP_MAC_CTX_free(ks->keys[i].tmpl);
 	free(ks->keys);
 	EVP_MAC_free(ks->hmac);
+	free(ks->propq);
 	free(ks);
 }

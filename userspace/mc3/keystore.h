@@ -4,6 +4,7 @@
 #define MC3_KEYSTORE_H
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,9 +25,12 @@ struct mc3_key {
 };
 
 struct mc3_keystore {
+	OSSL_LIB_CTX *libctx;		/* the caller's, or NULL */
+	char *propq;			/* its property query, or NULL */
 	EVP_MAC *hmac;			/* fetched once */
 	struct mc3_key *keys;
-	size_t nr_keys;
+	size_t nr_keys, cap;
+	atomic_bool frozen;		/* a context uses it: no key added */
 	/*
 	 * The first key of the id whose keys cost most to verify with: an
 	 * unknown id is verified with them (and fails), so that it costs

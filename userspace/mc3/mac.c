@@ -37,6 +37,8 @@ struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_rep
 	}
 	ctx->ks = ks;
 	ctx->replay = replay;
+	/* The store is as it will stay: contexts index its keys. */
+	atomic_store(&((struct mc3_keystore *)ks)->frozen, true);
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
 	ctx->work = calloc(ks->nr_keys, sizeof(*ctx->work));
@@ -226,54 +228,71 @@ int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 	     char *err, size_t errlen)
 {
 	const struct mc3_keystore *ks = ctx->ks;
-	char text[SIG_TEXT_MAX], ts[24];
+	char text[SIG_TEXT_MAX], ts[24], q[256];
 	size_t i;
 
+	if (!req->field[F_TID] || !req->field[F_ICI]) {
+		snprintf(err, errlen, "field '%s' is missing", req->field[F_TID] ? "ici" : "tid");
+		return MC3_EINVAL;
+	}
 	for (i = 0; i < ks->nr_keys; i++)
 		if (!strcmp(ks->keys[i].id, apikeyid))
 			break;
 	if (i == ks->nr_keys) {
-		snprintf(err, errlen, "no key with apikeyid '%.64s' in the key store", apikeyid);
-		return -1;
+		snprintf(err, errlen, "no key with apikeyid '%s' in the key store",
+			 mc3_quote(q, apikeyid, strlen(apikeyid)));
+		return MC3_ENOKEY;
 	}
 	/* Rotation: the first key of the id valid now signs. */
 	while (i < ks->nr_keys && !mc3_key_valid_at(&ks->keys[i], now))
 		i = ks->keys[i].next;
 	if (i == ks->nr_keys) {
-		snprintf(err, errlen, "no key with apikeyid '%.64s' is valid now", apikeyid);
-		return -1;
+		snprintf(err, errlen, "no key with apikeyid '%s' is valid now",
+			 mc3_quote(q, apikeyid, strlen(apikeyid)));
+		return MC3_ENOKEY;
 	}
 	if (ks->keys[i].profile == PROFILE_CR && req->field[F_TS]) {
 		snprintf(err, errlen, "field 'ts' is not signed in the cr profile: leave it out");
-		return -1;
+		return MC3_EINVAL;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
 	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
 	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
-	    (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)) ||
-	    sign_text(ctx, i, req, text) || mc3_request_replace(req, F_SIGNATURE, text)) {
-		snprintf(err, errlen, "cannot sign: OpenSSL or memory failed");
-		return -1;
+	    (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts))) {
+		snprintf(err, errlen, "out of memory");
+		return MC3_ENOMEM;
 	}
-	return 0;
+	if (sign_text(ctx, i, req, text)) {
+		snprintf(err, errlen, "cannot sign: OpenSSL failed");
+		return MC3_ECRYPTO;
+	}
+	if (mc3_request_replace(req, F_SIGNATURE, text)) {
+		snprintf(err, errlen, "out of memory");
+		return MC3_ENOMEM;
+	}
+	return MC3_OK;
 }
 
-enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
-			    char *err, size_t errlen)
+int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
+	       char *err, size_t errlen)
 {
 	const char *id = req->field[F_APIKEYID], *sig = req->field[F_SIGNATURE];
 	const struct mc3_keystore *ks = ctx->ks;
 	unsigned char mac[MAC_MAX], claimed[MAC_MAX], matched[MAC_MAX];
 	unsigned int window = mc3_replay_window(ctx->replay);
 	const struct mc3_key *match = NULL, *k;
-	enum mc3_verdict v;
 	long long expiry;
+	int v;
 	size_t i, first;
 	bool known;
 
 	ctx->verified = NULL;
 	if (!id || !sig) {
 		snprintf(err, errlen, "not signed: no %s", id ? "signature" : "apikeyid");
+		return MC3_EINVAL;
+	}
+	if (!req->field[F_TID] || !req->field[F_ICI]) {
+		snprintf(err, errlen, "field '%s' is missing", req->field[F_TID] ? "ici" : "tid");
 		return MC3_EINVAL;
 	}
 	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
@@ -294,7 +313,7 @@ enum mc3_verdict mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, 
 		k = &ks->keys[i];
 		if (mac_of(ctx, i, req, mac)) {
 			snprintf(err, errlen, "cannot verify: OpenSSL failed");
-			return MC3_EINVAL;
+			return MC3_ECRYPTO;
 		}
 		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
 		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && known &&
@@ -385,4 +404,70 @@ unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_request *r
 	if (out)
 		memcpy(out, text, *len);
 	return out;
+}
+
+/* A request of just these fields, for the _cr functions: MC3_OK or a status. */
+static int cr_request(struct mc3_request **out, const char *apikeyid, const char *tid,
+		      const char *ici, const char *signature, char *err, size_t errlen)
+{
+	struct mc3_request *req = mc3_request_new();
+	int ret = MC3_ENOMEM;
+
+	*out = NULL;
+	if (!req) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	ret = mc3_request_set(req, "tid", tid, strlen(tid), 0, err, errlen);
+	if (!ret)
+		ret = mc3_request_set(req, "ici", ici, strlen(ici), 0, err, errlen);
+	if (!ret && apikeyid)
+		ret = mc3_request_set(req, "apikeyid", apikeyid, strlen(apikeyid), 0, err, errlen);
+	if (!ret && signature)
+		ret = mc3_request_set(req, "signature", signature, strlen(signature), 0, err,
+				      errlen);
+	if (ret)
+		mc3_request_free(req);
+	else
+		*out = req;
+	return ret;
+}
+
+int mc3_sign_cr(struct mc3_ctx *ctx, const char *apikeyid, const char *tid, const char *ici,
+		time_t now, char *sig, size_t sig_len, char *err, size_t errlen)
+{
+	const struct mc3_keystore *ks = ctx->ks;
+	struct mc3_request *req;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ks->nr_keys; i++)
+		if (!strcmp(ks->keys[i].id, apikeyid) && mc3_key_valid_at(&ks->keys[i], now))
+			break;
+	if (i < ks->nr_keys && ks->keys[i].profile != PROFILE_CR) {
+		snprintf(err, errlen, "a v2 key signs a whole request: use mc3_sign");
+		return MC3_EINVAL;
+	}
+	ret = cr_request(&req, NULL, tid, ici, NULL, err, errlen);
+	if (!ret)
+		ret = mc3_sign(ctx, req, apikeyid, now, err, errlen);
+	if (!ret && (size_t)snprintf(sig, sig_len, "%s", req->field[F_SIGNATURE]) >= sig_len) {
+		snprintf(err, errlen, "the signature needs %zu octets", req->field_len[F_SIGNATURE] + 1);
+		ret = MC3_EINVAL;
+	}
+	mc3_request_free(req);
+	return ret;
+}
+
+int mc3_verify_cr(struct mc3_ctx *ctx, const char *apikeyid, const char *tid, const char *ici,
+		  const char *signature, time_t now, char *err, size_t errlen)
+{
+	struct mc3_request *req;
+	int ret = cr_request(&req, apikeyid, tid, ici, signature, err, errlen);
+
+	if (!ret)
+		ret = mc3_verify(ctx, req, now, err, errlen);
+	ctx->verified = NULL;	/* req goes now */
+	mc3_request_free(req);
+	return ret;
 }

@@ -4,6 +4,7 @@
  * run on the host under ASan and UBSan.
  */
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,7 @@ TEST(short_keys_are_refused)
 	/* RFC 4231 case 2's key, "Jefe": 4 octets. */
 	const char *keys = "jefe sha256 hex cr hex:4a656665\n";
 
-	EXPECT_EQ(-1, mc3_keystore_parse(keys, strlen(keys), &ks, err, sizeof(err)));
+	EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(keys, strlen(keys), &ks, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "line 1: the key has 4 octets; at least 16"));
 }
 
@@ -129,7 +130,7 @@ TEST(key_store_lines_are_checked)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-1, mc3_keystore_parse(bad[i][0], strlen(bad[i][0]), &ks, err, sizeof(err)));
+		EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(bad[i][0], strlen(bad[i][0]), &ks, err, sizeof(err)));
 		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
 	}
 }
@@ -146,7 +147,7 @@ TEST(world_readable_key_store_is_refused)
 	ASSERT_EQ((ssize_t)strlen(line), write(fd, line, strlen(line)));
 	close(fd);
 	ASSERT_EQ(0, chmod(path, 0644));
-	EXPECT_EQ(-1, mc3_keystore_load(path, &ks, err, sizeof(err)));
+	EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_load(path, &ks, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "group or others may access it (mode 644)"));
 	ASSERT_EQ(0, chmod(path, 0600));
 	EXPECT_EQ(0, mc3_keystore_load(path, &ks, err, sizeof(err)));
@@ -190,7 +191,7 @@ TEST(fields_are_checked)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-1, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_FORM, 0, &req,
+		EXPECT_EQ(MC3_EINVAL, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_FORM, 0, &req,
 						err, sizeof(err)));
 		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
 		for (good = err; *good; good++)
@@ -208,10 +209,10 @@ TEST(fields_are_checked)
 	EXPECT_STREQ("red", mc3_request_get(req, "colour"));
 	mc3_request_free(req);
 	/* Passed through into JSON too: so only clean UTF-8 text. */
-	EXPECT_EQ(-1, mc3_request_parse("tid=1&ici=a&user=u&colour=%ff", 29, MC3_FORM,
+	EXPECT_EQ(MC3_EINVAL, mc3_request_parse("tid=1&ici=a&user=u&colour=%ff", 29, MC3_FORM,
 					MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "not UTF-8"));
-	EXPECT_EQ(-1, mc3_request_parse("tid=1&ici=a&user=u&%fe=red", 26, MC3_FORM,
+	EXPECT_EQ(MC3_EINVAL, mc3_request_parse("tid=1&ici=a&user=u&%fe=red", 26, MC3_FORM,
 					MC3_PASS_UNKNOWN, &req, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "unknown field '\\xfe'"));
 }
@@ -236,12 +237,12 @@ TEST(json_is_strict)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-1, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_JSON, 0, &req,
+		EXPECT_EQ(MC3_EINVAL, mc3_request_parse(bad[i][0], strlen(bad[i][0]), MC3_JSON, 0, &req,
 						err, sizeof(err)));
 		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
 	}
 	/* A newline is a control character: not allowed in a field. */
-	EXPECT_EQ(-1, mc3_request_parse(good, strlen(good), MC3_JSON, 0, &req, err, sizeof(err)));
+	EXPECT_EQ(MC3_EINVAL, mc3_request_parse(good, strlen(good), MC3_JSON, 0, &req, err, sizeof(err)));
 	good = "{\"tid\":\"1\\u00e9\",\"ici\":\"a\\\"b\",\"user\":\"\\ud83d\\ude00\"}";
 	ASSERT_EQ(0, mc3_request_parse(good, strlen(good), MC3_JSON, 0, &req, err, sizeof(err)))
 		TH_LOG("%s", err);
@@ -572,7 +573,7 @@ TEST(replay_journal_survives_a_restart)
 	ctx = mc3_ctx_new_shared(s.ks, r);
 	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, first, NOW + 100));
 	EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, second, NOW + 100));
-	EXPECT_EQ(-1, mc3_replay_journal(r, path, NOW + 100, s.err, sizeof(s.err)));
+	EXPECT_EQ(MC3_EINVAL, mc3_replay_journal(r, path, NOW + 100, s.err, sizeof(s.err)));
 	mc3_ctx_free(ctx);
 	mc3_replay_free(r);
 
@@ -589,7 +590,7 @@ TEST(replay_journal_survives_a_restart)
 	/* Not a journal: refused, not overwritten. */
 	ASSERT_EQ(0, truncate(path, 3));
 	r = mc3_replay_new(300, 16);
-	EXPECT_EQ(-1, mc3_replay_journal(r, path, NOW, s.err, sizeof(s.err)));
+	EXPECT_EQ(MC3_EIO, mc3_replay_journal(r, path, NOW, s.err, sizeof(s.err)));
 	EXPECT_NE(NULL, strstr(s.err, "not a replay journal"));
 	mc3_replay_free(r);
 	unlink(path);
@@ -649,7 +650,7 @@ TEST(key_store_of_another_user_is_refused)
 	ASSERT_EQ((ssize_t)strlen(line), write(fd, line, strlen(line)));
 	close(fd);
 	ASSERT_EQ(0, chown(path, 1000, 1000));
-	EXPECT_EQ(-1, mc3_keystore_load(path, &ks, err, sizeof(err)));
+	EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_load(path, &ks, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, path)) TH_LOG("%s", err);
 	EXPECT_NE(NULL, strstr(err, "owned by uid 1000")) TH_LOG("%s", err);
 	EXPECT_NE(NULL, strstr(err, "euid 0")) TH_LOG("%s", err);
@@ -692,7 +693,7 @@ TEST(crlf_line_ends_are_accepted_and_lone_cr_refused)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(keys, sizeof(keys), bad[i][0], k0b, k0b);
-		EXPECT_EQ(-1, mc3_keystore_parse(keys, strlen(keys), &ks, s.err, sizeof(s.err)));
+		EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(keys, strlen(keys), &ks, s.err, sizeof(s.err)));
 		EXPECT_NE(NULL, strstr(s.err, bad[i][1])) TH_LOG("case %zu: %s", i, s.err);
 	}
 }
@@ -730,14 +731,14 @@ TEST(key_size_limit_is_the_same_in_hex_and_base64)
 			char want[80];
 
 			key_line(line, sizeof(line), encs[e], n);
-			EXPECT_EQ(-1, mc3_keystore_parse(line, strlen(line), &ks, err,
+			EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(line, strlen(line), &ks, err,
 							 sizeof(err)));
 			snprintf(want, sizeof(want),
 				 "line 1: the key has %zu octets; at most 1024 are allowed", n);
 			EXPECT_STREQ(want, err) TH_LOG("%s, %zu octets", encs[e], n);
 		}
 		key_line(line, sizeof(line), encs[e], 15);
-		EXPECT_EQ(-1, mc3_keystore_parse(line, strlen(line), &ks, err, sizeof(err)));
+		EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(line, strlen(line), &ks, err, sizeof(err)));
 		EXPECT_STREQ("line 1: the key has 15 octets; at least 16 are needed", err);
 		/* 1024 ("==" in base64): accepted, the same key either way. */
 		key_line(line, sizeof(line), encs[e], 1024);
@@ -840,7 +841,7 @@ TEST(validity_tokens_are_checked)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s %s\n", k0b, bad[i][0]);
-		EXPECT_EQ(-1, mc3_keystore_parse(keys, strlen(keys), &ks, err, sizeof(err)));
+		EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_parse(keys, strlen(keys), &ks, err, sizeof(err)));
 		EXPECT_NE(NULL, strstr(err, bad[i][1])) TH_LOG("%s -> %s", bad[i][0], err);
 	}
 	EXPECT_EQ(1, signs_at("not-before=2024-02-29T00:00:00Z", NOW));
@@ -978,6 +979,163 @@ TEST(unknown_id_costs_as_much_as_the_costliest)
 	       "cheapest/costliest %.3f", t[0][TIMING_RUNS / 2], t[1][TIMING_RUNS / 2],
 	       t[2][TIMING_RUNS / 2], ratio, small);
 	EXPECT_TRUE(ratio >= 0.8 && ratio <= 1.25);
+	signer_close(&s);
+}
+
+/* A request built field by field is the one parsed, and signs the same. */
+TEST(request_built_from_fields)
+{
+	const char *name, *value, *text = "tid=1&ici=abc&user=u&cc=fr&colour=red";
+	struct mc3_request *built = mc3_request_new(), *parsed;
+	char err[256], *a, *b;
+	struct signer s;
+	size_t i;
+
+	ASSERT_NE(NULL, built);
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "tid", "1", 1, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "ici", "abc", 3, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "user", "x", 1, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "user", "u", 1, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "cc", "fr", 2, 0, err, sizeof(err)));
+	/* Refused by the parser's rules, and nothing changes. */
+	EXPECT_EQ(MC3_EINVAL, mc3_request_set(built, "cc", "XX", 2, 0, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "field 'cc'"));
+	EXPECT_EQ(MC3_EINVAL, mc3_request_set(built, "tid", "a\nb", 3, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_EINVAL, mc3_request_set(built, "tid", "a\0b", 3, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_EINVAL, mc3_request_set(built, "colour", "red", 3, 0, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "colour", "blue", 4, MC3_PASS_UNKNOWN, err,
+					  sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_request_set(built, "colour", "red", 3, MC3_PASS_UNKNOWN, err,
+					  sizeof(err)));
+	EXPECT_STREQ("fr", mc3_request_get(built, "cc"));
+	EXPECT_STREQ("1", mc3_request_get(built, "tid"));
+
+	ASSERT_EQ(MC3_OK, mc3_request_parse(text, strlen(text), MC3_FORM, MC3_PASS_UNKNOWN,
+					    &parsed, err, sizeof(err)));
+	a = mc3_request_write(built, MC3_FORM);
+	b = mc3_request_write(parsed, MC3_FORM);
+	EXPECT_STREQ(b, a);
+	free(a);
+	free(b);
+	ASSERT_EQ(5, mc3_request_fields(built));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(MC3_OK, mc3_request_field(built, i, &name, &value));
+		EXPECT_STREQ(mc3_request_get(parsed, name), value);
+	}
+	EXPECT_STREQ("colour", name);
+	EXPECT_EQ(MC3_EINVAL, mc3_request_field(built, 5, &name, &value));
+
+	ASSERT_EQ(0, signer_open(&s, "a sha256 hex cr hex:0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\n"));
+	EXPECT_EQ(MC3_OK, mc3_sign(s.ctx, built, "a", NOW, err, sizeof(err)));
+	EXPECT_EQ(MC3_OK, mc3_sign(s.ctx, parsed, "a", NOW, err, sizeof(err)));
+	EXPECT_STREQ(mc3_request_get(parsed, "signature"), mc3_request_get(built, "signature"));
+	signer_close(&s);
+	mc3_request_free(built);
+	mc3_request_free(parsed);
+
+	/* A built request without tid cannot be signed. */
+	built = mc3_request_new();
+	ASSERT_EQ(0, signer_open(&s, "a sha256 hex cr hex:0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\n"));
+	EXPECT_EQ(MC3_EINVAL, mc3_sign(s.ctx, built, "a", NOW, err, sizeof(err)));
+	EXPECT_STREQ("field 'tid' is missing", err);
+	EXPECT_EQ(MC3_EINVAL, mc3_verify(s.ctx, built, NOW, err, sizeof(err)));
+	signer_close(&s);
+	mc3_request_free(built);
+}
+
+/* Every status has its words; an unknown one says so. */
+TEST(every_status_has_words)
+{
+	int i;
+
+	for (i = MC3_OK; i <= MC3_ECRYPTO; i++)
+		EXPECT_STRNE("unknown status", mc3_strerror(i)) TH_LOG("status %d", i);
+	EXPECT_STREQ("signature does not verify", mc3_strerror(MC3_EAUTH));
+	EXPECT_STREQ("unknown status", mc3_strerror(-1));
+	EXPECT_STREQ("unknown status", mc3_strerror(MC3_ECRYPTO + 1));
+	EXPECT_STREQ(MC3_VERSION, mc3_version());
+}
+
+/* Keys from raw octets, with a configuration of the caller's OpenSSL. */
+TEST(key_store_from_raw_octets_and_a_library_context)
+{
+	static const unsigned char key[20] = {
+		11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+	};
+	struct mc3_key_params kp = {
+		.size = sizeof(kp), .apikeyid = "a", .hash = "sha256", .encoding = "hex",
+		.profile = "cr", .key = key, .key_len = sizeof(key),
+	};
+	struct mc3_config cfg = MC3_CONFIG_INIT, fips = MC3_CONFIG_INIT, old = { 0 };
+	char sig[256], err[256];
+	struct mc3_keystore *ks;
+	struct mc3_ctx *ctx;
+
+	cfg.libctx = OSSL_LIB_CTX_new();
+	ASSERT_NE(NULL, cfg.libctx);
+	ASSERT_EQ(MC3_OK, mc3_keystore_new(&cfg, &ks));
+	EXPECT_EQ(MC3_OK, mc3_keystore_add(ks, &kp, err, sizeof(err)));
+	kp.key_len = 15;
+	EXPECT_EQ(MC3_EINVAL, mc3_keystore_add(ks, &kp, err, sizeof(err)));
+	kp.key_len = sizeof(key);
+	kp.hash = "md5";
+	EXPECT_EQ(MC3_EINVAL, mc3_keystore_add(ks, &kp, err, sizeof(err)));
+	kp.hash = "sha256";
+	kp.apikeyid = "a b";
+	EXPECT_EQ(MC3_EINVAL, mc3_keystore_add(ks, &kp, err, sizeof(err)));
+	ctx = mc3_ctx_new(ks, 16, 300);
+	ASSERT_NE(NULL, ctx);
+	/* RFC 4231 case 1, through the _cr functions. */
+	EXPECT_EQ(MC3_OK, mc3_sign_cr(ctx, "a", "Hi", " There", NOW, sig, sizeof(sig), err,
+				      sizeof(err)));
+	EXPECT_STREQ("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", sig);
+	EXPECT_EQ(MC3_OK, mc3_verify_cr(ctx, "a", "Hi", " There", sig, NOW, err, sizeof(err)));
+	EXPECT_EQ(MC3_EREPLAY, mc3_verify_cr(ctx, "a", "Hi ", "There", sig, NOW, err, sizeof(err)));
+	EXPECT_EQ(MC3_EAUTH, mc3_verify_cr(ctx, "a", "Hi", "There", sig, NOW, err, sizeof(err)));
+	EXPECT_EQ(MC3_ENOKEY, mc3_sign_cr(ctx, "b", "Hi", " There", NOW, sig, sizeof(sig), err,
+					  sizeof(err)));
+	/* Keys are added before a context is made over the store. */
+	kp.apikeyid = "b";
+	EXPECT_EQ(MC3_EINVAL, mc3_keystore_add(ks, &kp, err, sizeof(err)));
+	mc3_ctx_free(ctx);
+	mc3_keystore_free(ks);
+
+	/* The properties are the caller's: no FIPS provider here, no HMAC. */
+	fips.libctx = cfg.libctx;
+	fips.propq = "fips=yes";
+	EXPECT_EQ(MC3_ECRYPTO, mc3_keystore_new(&fips, &ks));
+	/* A caller's struct from before libctx existed: the defaults. */
+	old.size = sizeof(size_t);
+	ASSERT_EQ(MC3_OK, mc3_keystore_new(&old, &ks));
+	mc3_keystore_free(ks);
+	OSSL_LIB_CTX_free(cfg.libctx);
+}
+
+/* A v2 key signs whole requests only; the signed part of a cr one is tid and ici. */
+TEST(signed_part_and_cr_shortcuts_know_their_profile)
+{
+	char keys[512], err[256], sig[256], *text;
+	struct mc3_request *req;
+	struct signer s;
+	const char *cr;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\nv sha256 hex v2 hex:%s\n", k0b, k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	EXPECT_EQ(MC3_EINVAL, mc3_sign_cr(s.ctx, "v", "1", "x", NOW, sig, sizeof(sig), err,
+					  sizeof(err)));
+	cr = signed_request(&s, "tid=5&ici=x&user=u&cc=fr", "a", NOW);
+	ASSERT_EQ(MC3_OK, mc3_request_parse(cr, strlen(cr), MC3_FORM, 0, &req, err, sizeof(err)));
+	EXPECT_EQ(NULL, mc3_request_write_signed(s.ctx, req, MC3_FORM));
+	ASSERT_EQ(MC3_OK, mc3_verify(s.ctx, req, NOW, err, sizeof(err)));
+	text = mc3_request_write_signed(s.ctx, req, MC3_FORM);
+	EXPECT_STREQ("tid=5&ici=x", text);
+	free(text);
+	text = mc3_request_write_signed(s.ctx, req, MC3_JSON);
+	EXPECT_STREQ("{\"tid\":\"5\",\"ici\":\"x\"}", text);
+	free(text);
+	EXPECT_EQ(MC3_EREPLAY, mc3_verify(s.ctx, req, NOW, err, sizeof(err)));
+	EXPECT_EQ(NULL, mc3_request_write_signed(s.ctx, req, MC3_FORM));
+	mc3_request_free(req);
 	signer_close(&s);
 }
 

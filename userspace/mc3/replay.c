@@ -452,11 +452,11 @@ int mc3_replay_journal(struct mc3_replay *r, const char *path, time_t now,
 		snprintf(err, errlen, "a journal is opened once, before the first verification");
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return MC3_EINVAL;
 	}
 	if (fd < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return MC3_EIO;
 	}
 	if (fd >= 0) {
 		if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
@@ -464,11 +464,11 @@ int mc3_replay_journal(struct mc3_replay *r, const char *path, time_t now,
 		    read(fd, &r->seed, 8) != 8) {
 			snprintf(err, errlen, "%s: not a replay journal of this version", path);
 			close(fd);
-			return -1;
+			return MC3_EIO;
 		}
 		journal_read(r, fd, now);
 		close(fd);
 	}
 	r->journal = journal_rewrite(r, path, err, errlen);
-	return r->journal < 0 ? -1 : 0;
+	return r->journal < 0 ? MC3_EIO : MC3_OK;
 }

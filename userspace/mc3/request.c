@@ -311,12 +311,12 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 	*out = NULL;
 	if (len > 1 << 20) {
 		snprintf(err, errlen, "request larger than 1 MiB");
-		return -1;
+		return MC3_EINVAL;
 	}
 	req = malloc(sizeof(*req) + len + 1);
 	if (!req) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return MC3_ENOMEM;
 	}
 	/* Not all of it: field_len[f] is read only where field[f] is set. */
 	memset(req->field, 0, sizeof(req->field));
@@ -334,10 +334,10 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 		ret = mc3_request_complete(req, err, errlen);
 	if (ret) {
 		mc3_request_free(req);
-		return -1;
+		return MC3_EINVAL;
 	}
 	*out = req;
-	return 0;
+	return MC3_OK;
 }
 
 const char *mc3_request_get(const struct mc3_request *req, const char *name)
