@@ -217,7 +217,9 @@ endif
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
-LIBDIR ?= $(PREFIX)/lib
+# /usr's libraries go in the multiarch directory, as Debian's do.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR ?= $(PREFIX)/lib$(if $(and $(filter /usr,$(PREFIX)),$(MULTIARCH)),/$(MULTIARCH))
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -228,7 +230,7 @@ UDEVRULESDIR ?= $(SYSTEM_CONF_DIR)/udev/rules.d
 SYSUSERSDIR ?= $(SYSTEM_CONF_DIR)/sysusers.d
 MODULESLOADDIR ?= $(SYSTEM_CONF_DIR)/modules-load.d
 INSTALLED := $(SBINDIR)/sctlsd $(BINDIR)/sctls $(BINDIR)/cardsim $(BINDIR)/mc3sig \
-	$(LIBDIR)/libmc3.so.1 $(LIBDIR)/libmc3.so $(INCLUDEDIR)/mc3.h $(LIBDIR)/pkgconfig/mc3.pc \
+	$(LIBDIR)/libmc3.so.1 $(LIBDIR)/libmc3.so $(INCLUDEDIR)/mc3/mc3.h $(LIBDIR)/pkgconfig/mc3.pc \
 	$(MANDIR)/man8/sctlsd.8 $(MANDIR)/man8/sctls.8 $(MANDIR)/man1/cardsim.1 \
 	$(MANDIR)/man1/mc3sig.1 $(UNITDIR)/sctlsd.service $(UDEVRULESDIR)/60-sctls.rules \
 	$(SYSUSERSDIR)/sctls.conf $(MODULESLOADDIR)/sctls.conf
@@ -246,7 +248,7 @@ install: $(BUILD)/bin/sctlsd $(BUILD)/bin/sctls $(BUILD)/bin/cardsim $(BUILD)/in
 	install -D -m 0755 $(BUILD)/install/mc3sig $(DESTDIR)$(BINDIR)/mc3sig
 	install -D -m 0644 $(BUILD)/lib/libmc3.so.1 $(DESTDIR)$(LIBDIR)/libmc3.so.1
 	ln -sf libmc3.so.1 $(DESTDIR)$(LIBDIR)/libmc3.so
-	install -D -m 0644 userspace/mc3/mc3.h $(DESTDIR)$(INCLUDEDIR)/mc3.h
+	install -D -m 0644 userspace/mc3/mc3.h $(DESTDIR)$(INCLUDEDIR)/mc3/mc3.h
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 		userspace/mc3/mc3.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/mc3.pc
@@ -269,6 +271,7 @@ install: $(BUILD)/bin/sctlsd $(BUILD)/bin/sctls $(BUILD)/bin/cardsim $(BUILD)/in
 # The configuration stays unless it is as installed.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/mc3 2>/dev/null
 	! cmp -s dist/sctlsd.conf $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/sctls/sctlsd.conf
 	! cmp -s dist/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/sctls.conf || \

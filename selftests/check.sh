@@ -92,6 +92,9 @@ done
 echo "# mc3sig against openssl dgst (ASan, UBSan)"
 run_tap mc3sig_test env ASAN_OPTIONS=detect_leaks=1 userspace/mc3/mc3sig_test.sh "$BUILD/asan/mc3sig"
 
+echo "# libmc3 installed, and a program built by its pkg-config file"
+run_tap libmc3_install_test selftests/libmc3_install_test.sh
+
 echo "# libFuzzer, 10 s per parser (make fuzz runs longer)"
 for f in $FUZZERS; do
 	mkdir -p "$BUILD/fuzz/corpus-$f"

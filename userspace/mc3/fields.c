@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* The MC-3-RESOLVE_ICI field table and each field's rule. */
 #include <stdio.h>
 #include <string.h>

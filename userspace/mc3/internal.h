@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 /* libmc3 internals: the request's fields and their rules. */
 #ifndef MC3_INTERNAL_H
 #define MC3_INTERNAL_H

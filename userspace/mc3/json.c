@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * Requests as a flat JSON object of strings (RFC 8259). Written here rather
  * than with a JSON library: those keep the last of two equal keys, and a

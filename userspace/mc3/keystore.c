@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * The key store: "APIKEYID HASH ENCODING PROFILE KEY [not-before=T]
  * [not-after=T]" a line.

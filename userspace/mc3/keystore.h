@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 /* libmc3: the key store, as the signing code sees it. */
 #ifndef MC3_KEYSTORE_H
 #define MC3_KEYSTORE_H

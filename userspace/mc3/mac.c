@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* Signing and verifying with a context. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

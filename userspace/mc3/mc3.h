@@ -54,8 +54,8 @@ extern "C" {
  * "MAJOR.MINOR.PATCH"; the soname is libmc3.so.1. MC3_VERSION_NUMBER is
  * 0xMMmmpp, for #if.
  */
-#define MC3_VERSION		"0.1.0"
-#define MC3_VERSION_NUMBER	0x000100
+#define MC3_VERSION		"0.2.0"
+#define MC3_VERSION_NUMBER	0x000200
 MC3_API const char *mc3_version(void);
 
 /*

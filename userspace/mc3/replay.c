@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * The replay cache: the MACs that verified, per apikeyid, each kept until
  * its request could no longer verify anyway. A v2 request carries ts and is

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 /* libmc3: the replay cache, as the verifying code sees it. */
 #ifndef MC3_REPLAY_H
 #define MC3_REPLAY_H

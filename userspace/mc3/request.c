@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* Requests: fields, application/x-www-form-urlencoded, and writing them out. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: MIT */
 /*
  * Eight octets at a time in a 64-bit word: the parsers' plain runs (most of
  * a request) are skipped a word per step instead of an octet per step. The

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /* The library's release (the project's, from VERSION) and its status words. */
 #include "mc3.h"
 
