@@ -20,6 +20,7 @@ struct mc3_ctx {
 	EVP_MAC_CTX **work;		/* one per key */
 	bool reinit;			/* EVP_MAC_init(ctx, NULL, ...) is sound */
 	struct mc3_replay *replay;
+	struct id_cache **caches;	/* per key, its id's in replay, looked up once */
 	bool own_replay;		/* made by mc3_ctx_new, freed with it */
 	struct mc3_buf canon;		/* v2's canonical text, reused */
 	const struct mc3_request *verified;	/* the last MC3_OK, for its... */
@@ -42,7 +43,8 @@ struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_rep
 	/* Reusing a keyed context is only right from OpenSSL 3.0.3 on. */
 	ctx->reinit = OpenSSL_version_num() >= 0x30000030L;
 	ctx->work = calloc(ks->nr_keys, sizeof(*ctx->work));
-	if (!ctx->work)
+	ctx->caches = calloc(ks->nr_keys, sizeof(*ctx->caches));
+	if (!ctx->work || !ctx->caches)
 		goto err;
 	for (i = 0; i < ks->nr_keys; i++) {
 		ctx->work[i] = EVP_MAC_CTX_dup(ks->keys[i].tmpl);
@@ -78,6 +80,7 @@ void mc3_ctx_free(struct mc3_ctx *ctx)
 	for (i = 0; ctx->work && i < ctx->ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ctx->work[i]);
 	free(ctx->work);
+	free(ctx->caches);
 	if (ctx->own_replay)
 		mc3_replay_free(ctx->replay);
 	free(ctx->canon.data);
@@ -280,7 +283,8 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 	const struct mc3_keystore *ks = ctx->ks;
 	unsigned char mac[MAC_MAX], claimed[MAC_MAX], matched[MAC_MAX];
 	unsigned int window = mc3_replay_window(ctx->replay);
-	const struct mc3_key *match = NULL, *k;
+	const struct mc3_key *match = NULL, *decoded = NULL, *k;
+	bool claimed_ok = false;
 	long long expiry;
 	int v;
 	size_t i, first;
@@ -303,8 +307,18 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 	 * the same as a bad signature.
 	 */
 	known = first < ks->nr_keys;
-	if (!known)
+	if (!known) {
 		first = ks->costliest_first;
+	} else {
+		/* The replay table's lines load while the HMAC runs. */
+		if (!ctx->caches[first])
+			ctx->caches[first] = mc3_replay_id(ctx->replay, id);
+		decoded = &ks->keys[first];
+		claimed_ok = sig_decode(decoded, sig, req->field_len[F_SIGNATURE], claimed);
+		if (ctx->caches[first] && claimed_ok)
+			mc3_replay_prefetch(ctx->replay, ctx->caches[first], claimed,
+					    decoded->mac_len);
+	}
 	/*
 	 * Every key of the id costs its MAC, valid now or not, so that the
 	 * work does not tell how many are; only a valid one may match.
@@ -315,8 +329,13 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 			snprintf(err, errlen, "cannot verify: OpenSSL failed");
 			return MC3_ECRYPTO;
 		}
-		if (sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed) &&
-		    !CRYPTO_memcmp(claimed, mac, k->mac_len) && known &&
+		/* Decoded once per encoding and length among the id's keys. */
+		if (!decoded || decoded->encoding != k->encoding ||
+		    decoded->mac_len != k->mac_len) {
+			decoded = k;
+			claimed_ok = sig_decode(k, sig, req->field_len[F_SIGNATURE], claimed);
+		}
+		if (claimed_ok && !CRYPTO_memcmp(claimed, mac, k->mac_len) && known &&
 		    mc3_key_valid_at(k, now)) {
 			match = k;
 			memcpy(matched, mac, k->mac_len);
@@ -343,7 +362,8 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 		}
 		expiry = (long long)now + window;
 	}
-	v = mc3_replay_check(ctx->replay, id, matched, match->mac_len, expiry, now);
+	v = mc3_replay_check_id(ctx->replay, ctx->caches[first], matched, match->mac_len, expiry,
+				now);
 	OPENSSL_cleanse(matched, sizeof(matched));
 	if (v == MC3_OK) {
 		ctx->verified = req;

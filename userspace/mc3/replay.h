@@ -8,13 +8,29 @@
 
 #include "mc3.h"
 
+struct id_cache;
+
 /*
- * A request of id whose MAC verified, to be remembered until expiry:
- * MC3_OK (remembered now), MC3_EREPLAY (it was already), or MC3_EFULL
- * (not remembered: refused). Thread-safe.
+ * The cache of id, made at its first request, and never freed before the
+ * replay cache: a context may keep it. NULL when MAX_IDS have one already,
+ * or out of memory; mc3_replay_check_id() then refuses. Thread-safe.
  */
-enum mc3_verdict mc3_replay_check(struct mc3_replay *r, const char *id,
-				  const unsigned char *mac, size_t mac_len,
-				  int64_t expiry, int64_t now);
+struct id_cache *mc3_replay_id(struct mc3_replay *r, const char *id);
+
+/*
+ * Start loading the table lines a check of mac will touch, so that the
+ * HMAC's work hides the cache misses. A hint; thread-safe.
+ */
+void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
+			 size_t len);
+
+/*
+ * A request whose MAC verified, to be remembered until expiry: MC3_OK
+ * (remembered now), MC3_EREPLAY (it was already), or MC3_EFULL (not
+ * remembered: refused). Thread-safe.
+ */
+enum mc3_verdict mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c,
+				     const unsigned char *mac, size_t len,
+				     int64_t expiry, int64_t now);
 
 #endif
