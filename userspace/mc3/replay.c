@@ -109,11 +109,45 @@ struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id)
 	return r;
 }
 
+#define HUGE_PAGE	(2UL << 20)
+
+/*
+ * The table is read at random, twice a request. On 4 KiB pages nearly every
+ * read of a large one misses the TLB, and under virtualisation the page
+ * walk costs more than the rest of the lookup: a table of 2 MiB or more
+ * asks for huge pages. madvise is a hint; without it the table still works.
+ */
+static uint64_t *table_alloc(size_t entries)
+{
+	size_t bytes = entries * sizeof(uint64_t);
+	void *table;
+
+	if (bytes < HUGE_PAGE)
+		return calloc(entries, sizeof(uint64_t));
+	/* Zeroed by the kernel as it is touched: not twice, by a memset. */
+	table = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (table == MAP_FAILED)
+		return NULL;
+	madvise(table, bytes, MADV_HUGEPAGE);
+	return table;
+}
+
+static void table_free(uint64_t *table, size_t entries)
+{
+	size_t bytes = entries * sizeof(uint64_t);
+
+	if (bytes < HUGE_PAGE)
+		free(table);
+	else if (table)
+		munmap(table, bytes);
+}
+
 static void id_cache_free(struct id_cache *c)
 {
 	pthread_mutex_destroy(&c->lock);
 	free(c->ring);
-	free(c->table);
+	if (c->table)
+		table_free(c->table, (size_t)c->mask + 1);
 	free(c);
 }
 
@@ -260,29 +294,6 @@ static void table_remove(struct id_cache *c, uint64_t h)
 	}
 }
 
-#define HUGE_PAGE	(2UL << 20)
-
-/*
- * The table is read at random, twice a request. On 4 KiB pages nearly every
- * read of a large one misses the TLB, and under virtualisation the page
- * walk costs more than the rest of the lookup: a table of 2 MiB or more
- * asks for huge pages. madvise is a hint; without it the table still works.
- */
-static uint64_t *table_alloc(size_t entries)
-{
-	size_t bytes = entries * sizeof(uint64_t);
-	uint64_t *table;
-
-	if (bytes < HUGE_PAGE)
-		return calloc(entries, sizeof(*table));
-	table = aligned_alloc(HUGE_PAGE, bytes);	/* bytes: a power of two */
-	if (table) {
-		madvise(table, bytes, MADV_HUGEPAGE);
-		memset(table, 0, bytes);
-	}
-	return table;
-}
-
 /* Room for one more entry (ring and table twice as large): 0, or -1. */
 static int id_cache_grow(struct id_cache *c, unsigned int per_id)
 {
@@ -298,13 +309,14 @@ static int id_cache_grow(struct id_cache *c, unsigned int per_id)
 	table = table_alloc(size);
 	if (!ring || !table) {
 		free(ring);
-		free(table);
+		table_free(table, size);
 		return -1;
 	}
 	for (i = 0; i < c->count; i++)
 		ring[i] = c->ring[(c->head + i) % c->cap];
 	free(c->ring);
-	free(c->table);
+	if (c->table)
+		table_free(c->table, (size_t)c->mask + 1);
 	c->ring = ring;
 	c->table = table;
 	c->cap = cap;
