@@ -53,7 +53,8 @@ static const char usage[] =
 "  -u, --pass-unknown    keep fields the table does not know (else malformed)\n"
 "  -b, --batch           a request a line (FILE or stdin), a result a line out:\n"
 "                        the signed request, or for verify \"ok\", \"denied:\n"
-"                        REASON\" or \"malformed: REASON\"; exactly one line\n"
+"                        REASON\" or \"malformed: REASON\" (\"error: REASON\"\n"
+"                        when not the request's fault); exactly one line\n"
 "                        for every request\n"
 "  -w, --window S        verify: v2's accepted age of ts, and how long a\n"
 "                        request is remembered against replay (default 300)\n"
@@ -98,7 +99,8 @@ struct opts {
 	unsigned int flags, window, rate, given;
 };
 
-enum result { RES_OK, RES_DENIED, RES_MALFORMED };
+/* Worst last: a batch's status is its worst. RES_ERROR is not the request's fault. */
+enum result { RES_OK, RES_DENIED, RES_MALFORMED, RES_ERROR };
 
 static int fail(int status, const char *fmt, const char *arg)
 {
@@ -279,11 +281,14 @@ static enum result handle(const struct io *io, const char *text, size_t len, boo
 	if (mc3_request_parse(text, len, o->format, o->flags, &req, err, errlen))
 		return RES_MALFORMED;
 	if (io->sign) {
-		if (mc3_sign(io->ctx, req, o->apikeyid, io->now, err, errlen))
-			res = RES_MALFORMED;
+		int status = mc3_sign(io->ctx, req, o->apikeyid, io->now, err, errlen);
+
+		/* A key no longer valid, or OpenSSL: the key store's, not the request's. */
+		if (status)
+			res = status == MC3_EINVAL ? RES_MALFORMED : RES_ERROR;
 		else if (!(*out = mc3_request_write(req, o->format)))
-			res = RES_MALFORMED;
-		if (res == RES_MALFORMED && *err == '\0')
+			res = RES_ERROR;
+		if (res == RES_ERROR && !*err)
 			snprintf(err, errlen, "out of memory");
 		mc3_request_free(req);
 		return res;
@@ -294,6 +299,10 @@ static enum result handle(const struct io *io, const char *text, size_t len, boo
 	case MC3_EINVAL:
 		res = RES_MALFORMED;
 		break;
+	case MC3_ECRYPTO:
+	case MC3_ENOMEM:
+		res = RES_ERROR;
+		break;
 	default:
 		res = RES_DENIED;
 	}
@@ -302,7 +311,7 @@ static enum result handle(const struct io *io, const char *text, size_t len, boo
 
 		*out = mc3_request_write_signed(io->ctx, req, o->format);
 		if (!*out || !whole) {
-			res = RES_MALFORMED;
+			res = RES_ERROR;
 			snprintf(err, errlen, "out of memory");
 		} else if (!(o->given & O_SIGNED_ONLY)) {
 			warn_unsigned(req, *out, whole);
@@ -358,7 +367,7 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-static const char *const verdict_names[] = { "ok", "denied", "malformed" };
+static const char *const verdict_names[] = { "ok", "denied", "malformed", "error" };
 
 /* One result line: exactly one, whatever the request was. */
 static void put_result(struct out *b, const struct opts *o, int sign, enum result res,
@@ -414,7 +423,7 @@ static int batch(struct io *io)
 	const struct opts *o = io->o;
 	bool stdin_ = !o->file || !strcmp(o->file, "-");
 	int fd = stdin_ ? 0 : open(o->file, O_RDONLY | O_CLOEXEC);
-	unsigned long long count[3] = { 0 };
+	unsigned long long count[4] = { 0 };
 	char *in = malloc(BATCH_IN + 1), *res, err[256];
 	struct out out = { 0 };
 	size_t have = 0;
@@ -435,7 +444,7 @@ static int batch(struct io *io)
 			continue;
 		if (n < 0) {
 			fprintf(stderr, "mc3sig: %s: %s\n", stdin_ ? "stdin" : o->file, strerror(errno));
-			worst = RES_MALFORMED;
+			worst = RES_ERROR;
 			break;
 		}
 		io->now = time(NULL);	/* the arrival of what was read */
@@ -478,8 +487,9 @@ static int batch(struct io *io)
 	if (!stdin_)
 		close(fd);
 	if (worst != RES_OK)
-		fprintf(stderr, "mc3sig: %llu request(s): %llu ok, %llu denied, %llu malformed\n",
-			count[0] + count[1] + count[2], count[0], count[1], count[2]);
+		fprintf(stderr, "mc3sig: %llu request(s): %llu ok, %llu denied, %llu malformed, %llu error\n",
+			count[0] + count[1] + count[2] + count[3], count[0], count[1], count[2],
+			count[3]);
 	free(in);
 	free(out.buf);
 	return worst == RES_OK ? 0 : worst == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
@@ -579,7 +589,8 @@ static int run(const struct opts *o, const char *cmd)
 		status = r == RES_OK ? 0 : r == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
 		if (r != RES_OK && !(o->given & O_QUIET))
 			fprintf(stderr, "mc3sig: %s: %s\n",
-				r == RES_DENIED ? "not verified" : "malformed", one_line(err));
+				r == RES_DENIED ? "not verified" : r == RES_MALFORMED ? "malformed" :
+				io.sign ? "cannot sign" : "cannot verify", one_line(err));
 		else if (res)
 			printf("%s\n", res);
 		free(res);

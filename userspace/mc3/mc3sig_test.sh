@@ -16,7 +16,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 check_all() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
 echo "TAP version 13"
-echo "1..29"
+echo "1..30"
 
 k0b=$(printf '0b%.0s' $(seq 20))
 cat >"$work/ks" <<EOF
@@ -166,7 +166,7 @@ out=$("$mc3sig" verify -k "$work/ks" --batch "$work/two" </dev/null 2>"$work/err
 st=$?
 want=$(printf 'ok\ndenied: signature does not verify')
 check_all "--batch FILE reads FILE; a last line without a newline is answered; exit 1 when one is denied" \
-	'[ $st = 1 ] && [ "$out" = "$want" ] && grep -q "2 request(s): 1 ok, 1 denied, 0 malformed" "$work/err"'
+	'[ $st = 1 ] && [ "$out" = "$want" ] && grep -q "2 request(s): 1 ok, 1 denied, 0 malformed, 0 error" "$work/err"'
 out=$(printf '%s\n' "${good/tid=t1/tid=t3}" | "$mc3sig" sign -k "$work/ks" --apikeyid v256 --batch - |
 	"$mc3sig" verify -k "$work/ks" --batch -)
 st=$?
@@ -189,6 +189,13 @@ echo 'tid=1&ici=2&user=3' | "$mc3sig" sign -k "$work/ks" --apikeyid nobody >/dev
 st=$?
 check_all "sign with an apikeyid the key store lacks says so (not 'malformed')" \
 	'[ $st = 2 ] && grep -q "has no key with apikeyid .nobody." "$work/err" && ! grep -q malformed "$work/err"'
+printf 'old sha256 hex cr hex:%s not-after=2000-01-01T00:00:00Z\n' "$k0b" >"$work/old.ks"
+echo 'tid=1&ici=2&user=3' | "$mc3sig" sign -k "$work/old.ks" --apikeyid old 2>"$work/err"
+st=$?
+out=$(echo 'tid=1&ici=2&user=3' | "$mc3sig" sign -k "$work/old.ks" --apikeyid old --batch 2>/dev/null)
+check_all "an expired key: 'cannot sign', and in a batch 'error:', not the request's fault" \
+	'[ $st = 2 ] && grep -q "cannot sign: no key with apikeyid .old. is valid now" "$work/err" &&
+	 [ "$out" = "error: no key with apikeyid '"'"'old'"'"' is valid now" ]'
 echo 'tid=1&ici=2&user=3&colour=%ff' | "$mc3sig" sign -k "$work/ks" --apikeyid v256 -u -f json >/dev/null 2>&1
 check "--pass-unknown refuses octets that would make the JSON invalid" [ $? = 2 ]
 
