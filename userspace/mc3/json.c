@@ -131,6 +131,7 @@ int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
 	struct json_in in = { req->arena, req->arena + len };
 	char *name, *value, q[256];
 	long name_len, value_len;
+	int ret;
 
 	skip_ws(&in);
 	if (in.p >= in.end || *in.p++ != '{') {
@@ -161,8 +162,10 @@ int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
 					 mc3_quote(q, name, name_len));
 				return -1;
 			}
-			if (mc3_request_put(req, name, name_len, value, value_len, flags, err, errlen))
-				return -1;
+			ret = mc3_request_put(req, name, name_len, value, value_len, flags, err,
+					      errlen);
+			if (ret)
+				return ret;
 			skip_ws(&in);
 			if (in.p < in.end && *in.p == ',') {
 				in.p++;

@@ -229,7 +229,7 @@ static int key_template(struct mc3_keystore *ks, struct mc3_key *k, const char *
 static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 		      char *err, size_t errlen)
 {
-	char *save = NULL, *tok[8];
+	char *save = NULL, *tok[8], q[256];
 	unsigned char key[KEY_MAX + 2];
 	const unsigned int *cost;
 	struct mc3_key *k;
@@ -258,21 +258,23 @@ static int parse_line(struct mc3_keystore *ks, char *line, unsigned int lineno,
 	snprintf(k->id, sizeof(k->id), "%s", tok[0]);
 	digest = digest_name(tok[1], &k->mac_len, &cost);
 	if (!digest) {
-		snprintf(err, errlen, "line %u: hash '%.16s' is not sha1, sha256, sha384 or sha512",
-			 lineno, tok[1]);
+		snprintf(err, errlen, "line %u: hash '%s' is not sha1, sha256, sha384 or sha512",
+			 lineno, mc3_quote(q, tok[1], strlen(tok[1])));
 		return -1;
 	}
 	if (!strcmp(tok[2], "hex") || !strcmp(tok[2], "base64")) {
 		k->encoding = tok[2][0] == 'h' ? ENC_HEX : ENC_BASE64;
 	} else {
-		snprintf(err, errlen, "line %u: encoding '%.16s' is not hex or base64", lineno, tok[2]);
+		snprintf(err, errlen, "line %u: encoding '%s' is not hex or base64", lineno,
+			 mc3_quote(q, tok[2], strlen(tok[2])));
 		return -1;
 	}
 	if (!strcmp(tok[3], "cr") || !strcmp(tok[3], "v2")) {
 		k->profile = tok[3][0] == 'c' ? PROFILE_CR : PROFILE_V2;
 		k->cost = cost[k->profile];
 	} else {
-		snprintf(err, errlen, "line %u: profile '%.16s' is not cr or v2", lineno, tok[3]);
+		snprintf(err, errlen, "line %u: profile '%s' is not cr or v2", lineno,
+			 mc3_quote(q, tok[3], strlen(tok[3])));
 		return -1;
 	}
 	if (parse_validity(k, &tok[5], n - 5, lineno, err, errlen))
@@ -318,6 +320,49 @@ static int cmp_by_id(const void *a, const void *b)
 	return c ? c : (ka > kb) - (ka < kb);
 }
 
+/* FNV-1a: ids are the key store's, not an attacker's to choose. */
+static size_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return h ^ h >> 32;
+}
+
+/* The id index: each id's first key, by hash. 0, or -1. */
+static int index_ids(struct mc3_keystore *ks)
+{
+	size_t size = 16, i;
+
+	while (size < 2 * ks->nr_keys)
+		size <<= 1;
+	free(ks->id_index);
+	ks->id_index = calloc(size, sizeof(*ks->id_index));
+	if (!ks->id_index)
+		return -1;
+	ks->id_mask = size - 1;
+	for (i = 0; i < ks->nr_keys; i++) {
+		size_t at = id_hash(ks->keys[i].id) & ks->id_mask;
+
+		while (ks->id_index[at] && strcmp(ks->keys[ks->id_index[at] - 1].id, ks->keys[i].id))
+			at = (at + 1) & ks->id_mask;
+		if (!ks->id_index[at])
+			ks->id_index[at] = i + 1;	/* the first key of its id */
+	}
+	return 0;
+}
+
+size_t mc3_keystore_find(const struct mc3_keystore *ks, const char *id)
+{
+	size_t at = id_hash(id) & ks->id_mask;
+
+	for (; ks->id_index[at]; at = (at + 1) & ks->id_mask)
+		if (!strcmp(ks->keys[ks->id_index[at] - 1].id, id))
+			return ks->id_index[at] - 1;
+	return ks->nr_keys;
+}
+
 /*
  * Chain the keys of each id in file order (next), so that signing and
  * verifying visit only those, and find the id whose keys cost most to
@@ -349,7 +394,7 @@ static int link_ids(struct mc3_keystore *ks)
 		}
 	}
 	free(by_id);
-	return 0;
+	return index_ids(ks);
 }
 
 /* An empty store of the configuration's HMAC: 0, or a status. */
@@ -361,12 +406,12 @@ static int keystore_new(const struct mc3_config *cfg, struct mc3_keystore **out)
 	if (!ks)
 		return MC3_ENOMEM;
 	/* The caller's struct may be older (smaller) or newer than ours. */
-	if (cfg && cfg->size >= offsetof(struct mc3_config, propq) + sizeof(cfg->propq)) {
+	if (cfg && cfg->size >= offsetof(struct mc3_config, libctx) + sizeof(cfg->libctx))
 		ks->libctx = cfg->libctx;
-		if (cfg->propq && !(ks->propq = strdup(cfg->propq))) {
-			free(ks);
-			return MC3_ENOMEM;
-		}
+	if (cfg && cfg->size >= offsetof(struct mc3_config, propq) + sizeof(cfg->propq) &&
+	    cfg->propq && !(ks->propq = strdup(cfg->propq))) {
+		free(ks);
+		return MC3_ENOMEM;
 	}
 	ks->hmac = EVP_MAC_fetch(ks->libctx, "HMAC", ks->propq);
 	if (!ks->hmac) {
@@ -514,8 +559,8 @@ int mc3_keystore_load_with(const struct mc3_config *cfg, const char *path,
 	}
 	ret = mc3_keystore_parse_with(cfg, text, n, out, err, errlen);
 	OPENSSL_clear_free(text, st.st_size + 1);
-	if (ret) {
-		char msg[256];
+	if (ret && errlen) {
+		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s: %s", path, err);
 		snprintf(err, errlen, "%s", msg);
@@ -608,6 +653,7 @@ void mc3_keystore_free(struct mc3_keystore *ks)
 	for (i = 0; ks->keys && i < ks->nr_keys; i++)
 		EVP_MAC_CTX_free(ks->keys[i].tmpl);
 	free(ks->keys);
+	free(ks->id_index);
 	EVP_MAC_free(ks->hmac);
 	free(ks->propq);
 	free(ks);

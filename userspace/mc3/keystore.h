@@ -37,7 +37,16 @@ struct mc3_keystore {
 	 * what a known one can.
 	 */
 	size_t costliest_first;
+	/* Each id's first key + 1 by the id's hash, open addressing; 0 free. */
+	size_t *id_index;
+	size_t id_mask;
 };
+
+/*
+ * The first key of id, or nr_keys: a hash lookup, so that where an id is
+ * listed does not change how long finding it takes.
+ */
+size_t mc3_keystore_find(const struct mc3_keystore *ks, const char *id);
 
 /* Whether k may sign and verify at now (UNIX seconds). */
 static inline bool mc3_key_valid_at(const struct mc3_key *k, int64_t now)

@@ -23,8 +23,9 @@ struct mc3_ctx {
 	struct id_cache **caches;	/* per key, its id's in replay, looked up once */
 	bool own_replay;		/* made by mc3_ctx_new, freed with it */
 	struct mc3_buf canon;		/* v2's canonical text, reused */
-	const struct mc3_request *verified;	/* the last MC3_OK, for its... */
-	enum mc3_profile verified_profile;	/* ...profile */
+	const struct mc3_request *verified;	/* the last MC3_OK, with... */
+	size_t verified_key;			/* ...its key... */
+	unsigned char verified_mac[MAC_MAX];	/* ...and its MAC */
 };
 
 struct mc3_ctx *mc3_ctx_new_shared(const struct mc3_keystore *ks, struct mc3_replay *replay)
@@ -227,20 +228,61 @@ static bool sig_decode(const struct mc3_key *k, const char *sig, size_t len,
 	return !memcmp(again, sig, len);
 }
 
+/* The fields signing sets, as they were: copies in kept. 0, or -1. */
+static const int signed_by_sign[3] = { F_SIGNATURE, F_APIKEYID, F_TS };
+
+static int keep_fields(const struct mc3_request *req, char *kept[3])
+{
+	int j;
+
+	for (j = 0; j < 3; j++)
+		if (req->field[signed_by_sign[j]] &&
+		    !(kept[j] = strdup(req->field[signed_by_sign[j]])))
+			return -1;
+	return 0;
+}
+
+/* The kept copies go back in, owned by the request: nothing to allocate. */
+static void restore_fields(struct mc3_request *req, char *kept[3])
+{
+	int j;
+
+	for (j = 0; j < 3; j++) {
+		int f = signed_by_sign[j];
+
+		if (req->owned & 1U << f)
+			free(req->field[f]);
+		req->field[f] = kept[j];
+		req->field_len[f] = kept[j] ? strlen(kept[j]) : 0;
+		if (kept[j])
+			req->owned |= 1U << f;
+		else
+			req->owned &= ~(1U << f);
+		kept[j] = NULL;
+	}
+}
+
+static void free_fields(char *kept[3])
+{
+	int j;
+
+	for (j = 0; j < 3; j++)
+		free(kept[j]);
+}
+
 int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
 	     char *err, size_t errlen)
 {
 	const struct mc3_keystore *ks = ctx->ks;
-	char text[SIG_TEXT_MAX], ts[24], q[256];
+	char text[SIG_TEXT_MAX], ts[24], q[256], *kept[3] = { NULL, NULL, NULL };
+	int ret = MC3_OK;
 	size_t i;
 
 	if (!req->field[F_TID] || !req->field[F_ICI]) {
 		snprintf(err, errlen, "field '%s' is missing", req->field[F_TID] ? "ici" : "tid");
 		return MC3_EINVAL;
 	}
-	for (i = 0; i < ks->nr_keys; i++)
-		if (!strcmp(ks->keys[i].id, apikeyid))
-			break;
+	i = mc3_keystore_find(ks, apikeyid);
 	if (i == ks->nr_keys) {
 		snprintf(err, errlen, "no key with apikeyid '%s' in the key store",
 			 mc3_quote(q, apikeyid, strlen(apikeyid)));
@@ -259,21 +301,24 @@ int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 		return MC3_EINVAL;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
-	if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
-	    mc3_request_replace(req, F_APIKEYID, apikeyid) ||
-	    (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts))) {
-		snprintf(err, errlen, "out of memory");
-		return MC3_ENOMEM;
+	/* On failure the request is put back as it was. */
+	if (keep_fields(req, kept))
+		ret = MC3_ENOMEM;
+	else if (mc3_request_replace(req, F_SIGNATURE, NULL) ||
+		 mc3_request_replace(req, F_APIKEYID, apikeyid) ||
+		 (ks->keys[i].profile == PROFILE_V2 && mc3_request_replace(req, F_TS, ts)))
+		ret = MC3_ENOMEM;
+	else if (sign_text(ctx, i, req, text))
+		ret = MC3_ECRYPTO;
+	else if (mc3_request_replace(req, F_SIGNATURE, text))
+		ret = MC3_ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "%s", ret == MC3_ENOMEM ? "out of memory" :
+			 "cannot sign: OpenSSL failed");
+		restore_fields(req, kept);
 	}
-	if (sign_text(ctx, i, req, text)) {
-		snprintf(err, errlen, "cannot sign: OpenSSL failed");
-		return MC3_ECRYPTO;
-	}
-	if (mc3_request_replace(req, F_SIGNATURE, text)) {
-		snprintf(err, errlen, "out of memory");
-		return MC3_ENOMEM;
-	}
-	return MC3_OK;
+	free_fields(kept);
+	return ret;
 }
 
 int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
@@ -299,8 +344,7 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 		snprintf(err, errlen, "field '%s' is missing", req->field[F_TID] ? "ici" : "tid");
 		return MC3_EINVAL;
 	}
-	for (first = 0; first < ks->nr_keys && strcmp(ks->keys[first].id, id); first++)
-		;
+	first = mc3_keystore_find(ks, id);
 	/*
 	 * An unknown id is verified with the keys of the costliest id, and
 	 * can only fail: it costs what the costliest known id does, and says
@@ -309,6 +353,9 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 	known = first < ks->nr_keys;
 	if (!known) {
 		first = ks->costliest_first;
+		decoded = &ks->keys[first];
+		claimed_ok = sig_decode(decoded, sig, req->field_len[F_SIGNATURE], claimed);
+		mc3_replay_prefetch(ctx->replay, NULL, claimed, decoded->mac_len);
 	} else {
 		/* The replay table's lines load while the HMAC runs. */
 		if (!ctx->caches[first])
@@ -364,36 +411,47 @@ int mc3_verify(struct mc3_ctx *ctx, const struct mc3_request *req, time_t now,
 	}
 	v = mc3_replay_check_id(ctx->replay, ctx->caches[first], matched, match->mac_len, expiry,
 				now);
-	OPENSSL_cleanse(matched, sizeof(matched));
 	if (v == MC3_OK) {
+		/* What write_signed hands on must be what this MAC covered. */
 		ctx->verified = req;
-		ctx->verified_profile = match->profile;
+		ctx->verified_key = match - ks->keys;
+		memcpy(ctx->verified_mac, matched, match->mac_len);
 	}
+	OPENSSL_cleanse(matched, sizeof(matched));
 	if (v == MC3_EREPLAY)
 		snprintf(err, errlen, "replayed: this signature verified before");
+	else if (v == MC3_ESTALE)
+		snprintf(err, errlen, "outside the %u s window of a later time already seen (the clock went back)",
+			 window);
 	else if (v == MC3_EFULL)
 		snprintf(err, errlen, "cannot remember it against a replay (this apikeyid's replay cache is full, or its journal cannot be written)");
 	return v;
 }
 
-char *mc3_request_write_signed(const struct mc3_ctx *ctx, const struct mc3_request *req,
+char *mc3_request_write_signed(struct mc3_ctx *ctx, const struct mc3_request *req,
 			       enum mc3_format format)
 {
+	unsigned char mac[MAC_MAX];
+	const struct mc3_key *k;
+	bool same;
+
 	if (!req || ctx->verified != req)
 		return NULL;
-	if (ctx->verified_profile == PROFILE_CR)
+	/* Changed since, or another request at the same address: not signed. */
+	k = &ctx->ks->keys[ctx->verified_key];
+	same = !mac_of(ctx, ctx->verified_key, req, mac) &&
+	       !CRYPTO_memcmp(mac, ctx->verified_mac, k->mac_len);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	if (!same)
+		return NULL;
+	if (k->profile == PROFILE_CR)
 		return mc3_request_write_fields(req, format, 1U << F_TID | 1U << F_ICI, false);
 	return mc3_request_write(req, format);
 }
 
 int mc3_keystore_has(const struct mc3_keystore *ks, const char *apikeyid)
 {
-	size_t i;
-
-	for (i = 0; i < ks->nr_keys; i++)
-		if (!strcmp(ks->keys[i].id, apikeyid))
-			return 1;
-	return 0;
+	return mc3_keystore_find(ks, apikeyid) < ks->nr_keys;
 }
 
 unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_request *req,
@@ -405,10 +463,9 @@ unsigned char *mc3_signed_bytes(struct mc3_ctx *ctx, const struct mc3_request *r
 	const char *text;
 	size_t i;
 
-	for (i = 0; id && i < ctx->ks->nr_keys && !k; i++)
-		if (!strcmp(ctx->ks->keys[i].id, id))
-			k = &ctx->ks->keys[i];
-	if (!k)
+	if (id && (i = mc3_keystore_find(ctx->ks, id)) < ctx->ks->nr_keys)
+		k = &ctx->ks->keys[i];
+	if (!k || !req->field[F_TID] || !req->field[F_ICI])
 		return NULL;
 	if (k->profile == PROFILE_CR) {
 		*len = req->field_len[F_TID] + req->field_len[F_ICI];
@@ -461,8 +518,8 @@ int mc3_sign_cr(struct mc3_ctx *ctx, const char *apikeyid, const char *tid, cons
 	size_t i;
 	int ret;
 
-	for (i = 0; i < ks->nr_keys; i++)
-		if (!strcmp(ks->keys[i].id, apikeyid) && mc3_key_valid_at(&ks->keys[i], now))
+	for (i = mc3_keystore_find(ks, apikeyid); i < ks->nr_keys; i = ks->keys[i].next)
+		if (mc3_key_valid_at(&ks->keys[i], now))
 			break;
 	if (i < ks->nr_keys && ks->keys[i].profile != PROFILE_CR) {
 		snprintf(err, errlen, "a v2 key signs a whole request: use mc3_sign");

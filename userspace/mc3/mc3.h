@@ -196,11 +196,13 @@ MC3_API void mc3_keystore_free(struct mc3_keystore *ks);
  * A request that verifies has its MAC (what was signed) remembered for
  * its apikeyid: a v2 request's until its ts leaves the window, a cr
  * request's (it has no time) for window seconds after it verified; the
- * same MAC again within that time is MC3_EREPLAY. An id remembers at most
- * per_id MACs (24 bytes each, allocated as they come): past that its
+ * same MAC again within that time is MC3_EREPLAY, and a clock that steps
+ * back revives nothing. An id remembers at most per_id MACs (50 to 75
+ * bytes each with the table, allocated as they come): past that its
  * requests are refused with MC3_EFULL, and counted, rather than an
- * unexpired MAC forgotten. Size per_id as window times the most requests a
- * second one peer may send. A cache outlives key stores, so keys can be
+ * unexpired MAC forgotten. Size per_id as (2 x window + 1) times the most
+ * requests a second one peer may send: a v2 MAC whose ts is a window ahead
+ * lives two windows. A cache outlives key stores, so keys can be
  * reloaded (rotated) without forgetting. NULL if out of memory, or window
  * or per_id is 0 or above its maximum.
  */
@@ -210,13 +212,18 @@ MC3_API void mc3_keystore_free(struct mc3_keystore *ks);
 #define MC3_REPLAY_MAX		(1U << 24)
 MC3_API struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id);
 /*
- * Keep the cache in the file path across restarts: what it holds is read
- * (entries expired by now dropped), written anew, and each MAC remembered
- * from then on is appended before its request is accepted; a request that
- * cannot be appended is refused (MC3_EFULL). The file is private (0600),
- * native byte order. Call once, before the first verification: MC3_OK,
- * MC3_EINVAL (called again, or late) or MC3_EIO (the file, or not a
- * journal), with the reason in err.
+ * Keep the cache in the files path and path.prev across restarts: what
+ * they hold is read (entries expired by now dropped, the others kept even
+ * past per_id, a larger window than theirs honoured), written anew, and each MAC
+ * remembered from then on is appended before its request is accepted; a
+ * request that cannot be appended is refused (MC3_EFULL), and a short
+ * write is cut back off. Every 2 x window + 1 seconds the files turn over,
+ * so they hold about two windows of requests. They are private (0600),
+ * never followed through a link, native byte order; appends are not
+ * fsync'd, so a machine's crash may lose the last ones, a process's does
+ * not. Call once, before the first verification: MC3_OK, MC3_EINVAL
+ * (called again, or late), MC3_ENOMEM or MC3_EIO (a file, damaged, or not
+ * a journal of this cache), with the reason in err.
  */
 MC3_API int mc3_replay_journal(struct mc3_replay *r, const char *path, time_t now,
 			       char *err, size_t errlen);
@@ -282,13 +289,14 @@ MC3_API int mc3_verify_cr(struct mc3_ctx *ctx, const char *apikeyid, const char 
 			  char *err, size_t errlen);
 
 /*
- * After mc3_verify(ctx, req) said MC3_OK, and before the next use of ctx:
- * what of req the signature covered, as text: for a cr key tid and ici
- * only, for v2 every field. Hand this on, not req, to act on signed fields
- * only. NULL if the last verification in ctx was not of req or did not
- * succeed, or out of memory.
+ * After mc3_verify(ctx, req) said MC3_OK, and before the next verification
+ * in ctx: what of req the signature covered, as text: for a cr key tid and
+ * ici only, for v2 every field. Hand this on, not req, to act on signed
+ * fields only. NULL if the last verification in ctx did not succeed, was
+ * of another request, or req has changed since in what was signed (the MAC
+ * is computed again); or out of memory.
  */
-MC3_API char *mc3_request_write_signed(const struct mc3_ctx *ctx, const struct mc3_request *req,
+MC3_API char *mc3_request_write_signed(struct mc3_ctx *ctx, const struct mc3_request *req,
 				       enum mc3_format format);
 
 /*

@@ -6,6 +6,10 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1137,6 +1141,283 @@ TEST(signed_part_and_cr_shortcuts_know_their_profile)
 	EXPECT_EQ(NULL, mc3_request_write_signed(s.ctx, req, MC3_FORM));
 	mc3_request_free(req);
 	signer_close(&s);
+}
+
+/* Found in review: a clock that steps back must not revive an expired MAC. */
+TEST(a_clock_stepping_back_revives_no_replay)
+{
+	char keys[512], first[1024], later[1024], err[256];
+	struct signer s;
+
+	snprintf(keys, sizeof(keys), "v sha256 hex v2 hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	snprintf(first, sizeof(first), "%s", signed_request(&s, "tid=1&ici=x&user=u", "v", NOW));
+	snprintf(later, sizeof(later), "%s",
+		 signed_request(&s, "tid=2&ici=x&user=u", "v", NOW + 301));
+	EXPECT_EQ(MC3_OK, verify_text(&s, first, MC3_FORM, NOW));
+	/* Another thread's later clock expires the first one's entry... */
+	EXPECT_EQ(MC3_OK, verify_text(&s, later, MC3_FORM, NOW + 301));
+	/* ...and a clock one second behind it does not take it back. */
+	EXPECT_EQ(MC3_ESTALE, verify_text(&s, first, MC3_FORM, NOW + 300));
+	snprintf(err, sizeof(err), "%s", s.err);
+	EXPECT_NE(NULL, strstr(err, "the clock went back"));
+	signer_close(&s);
+}
+
+/* Found in review: what write_signed hands on is what the MAC covered. */
+TEST(write_signed_refuses_a_request_changed_since)
+{
+	char keys[512], err[256];
+	struct mc3_request *req;
+	struct signer s;
+	const char *text;
+
+	snprintf(keys, sizeof(keys), "a sha256 hex cr hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	text = signed_request(&s, "tid=42&ici=x&user=u", "a", NOW);
+	ASSERT_EQ(MC3_OK, mc3_request_parse(text, strlen(text), MC3_FORM, 0, &req, err, sizeof(err)));
+	ASSERT_EQ(MC3_OK, mc3_verify(s.ctx, req, NOW, err, sizeof(err)));
+	ASSERT_EQ(MC3_OK, mc3_request_set(req, "ici", "EVIL", 4, 0, err, sizeof(err)));
+	EXPECT_EQ(NULL, mc3_request_write_signed(s.ctx, req, MC3_FORM));
+	/* Changed back: it is what was signed again. */
+	ASSERT_EQ(MC3_OK, mc3_request_set(req, "ici", "x", 1, 0, err, sizeof(err)));
+	free((void *)(text = mc3_request_write_signed(s.ctx, req, MC3_FORM)));
+	EXPECT_NE(NULL, text);
+	/* A user field is not signed by cr: changing it changes nothing signed. */
+	ASSERT_EQ(MC3_OK, mc3_request_set(req, "user", "v", 1, 0, err, sizeof(err)));
+	free((void *)(text = mc3_request_write_signed(s.ctx, req, MC3_FORM)));
+	EXPECT_NE(NULL, text);
+	mc3_request_free(req);
+	signer_close(&s);
+}
+
+/* A journal of n requests signed by s at NOW, verified in a fresh cache. */
+static int journal_fill(struct signer *s, const char *path, unsigned int window,
+			unsigned int per_id, int n, int64_t now)
+{
+	struct mc3_replay *r = mc3_replay_new(window, per_id);
+	struct mc3_ctx *ctx;
+	char form[64];
+	int i, ok = 0;
+
+	if (!r || mc3_replay_journal(r, path, now, s->err, sizeof(s->err)))
+		return -1;
+	ctx = mc3_ctx_new_shared(s->ks, r);
+	for (i = 0; ctx && i < n; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		ok += verify_in(ctx, signed_request(s, form, "v", NOW), now) == MC3_OK;
+	}
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+	return ok;
+}
+
+/* How many of the n requests a fresh cache over the journal refuses as replays. */
+static int journal_replays(struct signer *s, const char *path, unsigned int window,
+			   unsigned int per_id, int n, int64_t now)
+{
+	struct mc3_replay *r = mc3_replay_new(window, per_id);
+	struct mc3_ctx *ctx;
+	char form[64];
+	int i, replays = 0;
+
+	if (!r || mc3_replay_journal(r, path, now, s->err, sizeof(s->err))) {
+		mc3_replay_free(r);
+		return -1;
+	}
+	ctx = mc3_ctx_new_shared(s->ks, r);
+	for (i = 0; ctx && i < n; i++) {
+		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
+		replays += verify_in(ctx, signed_request(s, form, "v", NOW), now) == MC3_EREPLAY;
+	}
+	mc3_ctx_free(ctx);
+	mc3_replay_free(r);
+	return replays;
+}
+
+/* Found in review: a reload may not forget, whatever the new settings. */
+TEST(journal_reload_forgets_nothing_unexpired)
+{
+	char keys[512], dir[] = "/tmp/mc3-reload-XXXXXX", path[64], link_path[80], victim[80];
+	struct rlimit small = { 4096, RLIM_INFINITY };
+	struct signer s;
+	struct stat st;
+	int fd, ok;
+
+	snprintf(keys, sizeof(keys), "v sha256 hex v2 hex:%s\n", k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/j", dir);
+
+	/* A smaller per_id: all 100 kept all the same. */
+	ASSERT_EQ(100, journal_fill(&s, path, 60, 100, 100, NOW));
+	EXPECT_EQ(100, journal_replays(&s, path, 60, 50, 100, NOW + 10));
+	/* A larger window: kept for it (ts NOW, now NOW + 100 > NOW + 60). */
+	EXPECT_EQ(100, journal_replays(&s, path, 300, 100, 100, NOW + 100));
+
+	/* A full disk mid-record: cut back, and the later records still load. */
+	unlink(path);
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &small));
+	ok = journal_fill(&s, path, 300, 1000, 300, NOW);
+	EXPECT_LT(0, ok);
+	EXPECT_GT(300, ok);
+	small.rlim_cur = RLIM_INFINITY;
+	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &small));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(ok, journal_replays(&s, path, 300, 1000, 300, NOW + 1)) TH_LOG("%s", s.err);
+
+	/* Generations: after 2 x window + 1 s the file turns over, and stays small. */
+	unlink(path);
+	{
+		struct mc3_replay *r = mc3_replay_new(60, 100);
+		struct mc3_ctx *ctx;
+		char prev[80];
+
+		ASSERT_EQ(MC3_OK, mc3_replay_journal(r, path, NOW, s.err, sizeof(s.err)));
+		ctx = mc3_ctx_new_shared(s.ks, r);
+		EXPECT_EQ(MC3_OK, verify_in(ctx, signed_request(&s, "tid=a&ici=x&user=u", "v", NOW),
+					    NOW));
+		EXPECT_EQ(MC3_OK, verify_in(ctx, signed_request(&s, "tid=b&ici=x&user=u", "v",
+								NOW + 122), NOW + 122));
+		mc3_ctx_free(ctx);
+		mc3_replay_free(r);
+		snprintf(prev, sizeof(prev), "%s.prev", path);
+		ASSERT_EQ(0, stat(prev, &st));	/* a's generation, expired */
+		EXPECT_EQ(24 + 18, st.st_size);
+		ASSERT_EQ(0, stat(path, &st));	/* b's */
+		EXPECT_EQ(24 + 18, st.st_size);
+		r = mc3_replay_new(60, 100);
+		ASSERT_EQ(MC3_OK, mc3_replay_journal(r, path, NOW + 123, s.err, sizeof(s.err)));
+		ctx = mc3_ctx_new_shared(s.ks, r);
+		EXPECT_EQ(MC3_EREPLAY, verify_in(ctx, signed_request(&s, "tid=b&ici=x&user=u", "v",
+								     NOW + 122), NOW + 123));
+		mc3_ctx_free(ctx);
+		mc3_replay_free(r);
+		EXPECT_EQ(-1, stat(prev, &st));	/* gone once read */
+	}
+
+	/* The next file is made anew: never through a link, never another mode. */
+	snprintf(link_path, sizeof(link_path), "%s.new", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	fd = open(victim, O_WRONLY | O_CREAT, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(6, write(fd, "victim", 6));
+	close(fd);
+	ASSERT_EQ(0, symlink(victim, link_path));
+	EXPECT_LE(0, journal_replays(&s, path, 60, 100, 1, NOW));
+	ASSERT_EQ(0, stat(victim, &st));
+	EXPECT_EQ(6, st.st_size);
+	ASSERT_EQ(0, lstat(path, &st));
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	fd = open(link_path, O_WRONLY | O_CREAT, 0666);
+	ASSERT_LE(0, fd);
+	fchmod(fd, 0666);
+	close(fd);
+	EXPECT_LE(0, journal_replays(&s, path, 60, 100, 1, NOW));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+
+	/* Damage in the middle of a journal is said, not skipped. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(17, write(fd, "\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00", 17));
+	ASSERT_EQ(40, write(fd, "0123456789012345678901234567890123456789", 40));
+	close(fd);
+	EXPECT_EQ(-1, journal_replays(&s, path, 60, 100, 1, NOW));
+	EXPECT_NE(NULL, strstr(s.err, "damaged at offset"));
+
+	snprintf(link_path, sizeof(link_path), "rm -rf %s", dir);
+	EXPECT_EQ(0, system(link_path));
+	signer_close(&s);
+}
+
+/* Found in review: where an id is listed must not change its cost. */
+TEST(an_id_costs_the_same_wherever_it_is_listed)
+{
+	static long first_ns[1001], last_ns[1001];
+	struct mc3_request *first, *last;
+	char *keys = malloc(1000 * 96), err[256];
+	struct signer s;
+	size_t n = 0;
+	int i;
+
+	ASSERT_NE(NULL, keys);
+	for (i = 0; i < 1000; i++)
+		n += snprintf(keys + n, 96, "id%d sha256 hex cr hex:%s\n", i, k0b);
+	ASSERT_EQ(0, signer_open(&s, keys));
+	ASSERT_EQ(MC3_OK, mc3_request_parse("tid=1&ici=x&user=u&apikeyid=id0&signature=00", 44,
+					    MC3_FORM, 0, &first, err, sizeof(err)));
+	ASSERT_EQ(MC3_OK, mc3_request_parse("tid=1&ici=x&user=u&apikeyid=id999&signature=00", 46,
+					    MC3_FORM, 0, &last, err, sizeof(err)));
+	for (i = 0; i < 1001; i++) {
+		long t0 = now_ns();
+
+		mc3_verify(s.ctx, i % 2 ? first : last, NOW, err, sizeof(err));
+		(i % 2 ? first_ns : last_ns)[i / 2] = now_ns() - t0;
+	}
+	qsort(first_ns, 500, sizeof(long), cmp_long);
+	qsort(last_ns, 500, sizeof(long), cmp_long);
+	TH_LOG("median: first listed %ld ns, last of 1000 %ld ns", first_ns[250], last_ns[250]);
+	/* A linear scan made the last 70 times slower; a hash does not care. */
+	EXPECT_LT(last_ns[250], 2 * first_ns[250]);
+	EXPECT_LT(first_ns[250], 2 * last_ns[250]);
+	mc3_request_free(first);
+	mc3_request_free(last);
+	signer_close(&s);
+	free(keys);
+}
+
+/* Found in review: err may be NULL with errlen 0; no input raw in a message. */
+TEST(errors_without_a_buffer_and_key_store_tokens_quoted)
+{
+	char dir[] = "/tmp/mc3-noerr-XXXXXX", path[64], err[256];
+	struct mc3_keystore *ks;
+	struct mc3_request *req;
+	struct signer s;
+	size_t len;
+	FILE *f;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ks", dir);
+	f = fopen(path, "w");
+	ASSERT_NE(NULL, f);
+	fputs("a \x1b[31mred sha256 hex cr hex:0b0b\n", f);
+	fclose(f);
+	ASSERT_EQ(0, chmod(path, 0600));
+	EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_load(path, &ks, NULL, 0));
+	EXPECT_EQ(MC3_EKEYSTORE, mc3_keystore_load(path, &ks, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "'\\x1b[31mred'"));
+	unlink(path);
+	rmdir(dir);
+
+	/* A built request without ici: no signed bytes, not a crash. */
+	ASSERT_EQ(0, signer_open(&s, "a sha256 hex cr hex:0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\n"));
+	req = mc3_request_new();
+	ASSERT_EQ(MC3_OK, mc3_request_set(req, "tid", "1", 1, 0, NULL, 0));
+	EXPECT_EQ(NULL, mc3_signed_bytes(s.ctx, req, "a", &len));
+	mc3_request_free(req);
+	signer_close(&s);
+}
+
+/* Found in review: a config that ends after libctx still has it used. */
+TEST(a_config_without_propq_still_gives_its_library_context)
+{
+	struct mc3_config cfg = MC3_CONFIG_INIT;
+	struct mc3_keystore *ks = NULL;
+	OSSL_PROVIDER *null;
+
+	cfg.libctx = OSSL_LIB_CTX_new();
+	ASSERT_NE(NULL, cfg.libctx);
+	/* Only the null provider: no HMAC there, so the context shows. */
+	null = OSSL_PROVIDER_load(cfg.libctx, "null");
+	ASSERT_NE(NULL, null);
+	cfg.size = offsetof(struct mc3_config, propq);
+	EXPECT_EQ(MC3_ECRYPTO, mc3_keystore_new(&cfg, &ks));
+	mc3_keystore_free(ks);
+	OSSL_PROVIDER_unload(null);
+	OSSL_LIB_CTX_free(cfg.libctx);
 }
 
 TEST_HARNESS_MAIN

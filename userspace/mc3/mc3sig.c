@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +60,9 @@ static const char usage[] =
 "  -w, --window S        verify: v2's accepted age of ts, and how long a\n"
 "                        request is remembered against replay (default 300)\n"
 "  -r, --rate N          verify: the most requests a second one apikeyid may\n"
-"                        send (default 1000); RATE x WINDOW are remembered\n"
-"                        per apikeyid, and past that its requests are denied\n"
+"                        send (default 1000); RATE x (2 x WINDOW + 1) are\n"
+"                        remembered per apikeyid, past that its requests\n"
+"                        are denied\n"
 "  -j, --replay-journal FILE\n"
 "                        verify: keep the replay cache in FILE across restarts\n"
 "  -s, --signed-only     verify: print only the fields the signature covers\n"
@@ -102,11 +104,24 @@ struct opts {
 /* Worst last: a batch's status is its worst. RES_ERROR is not the request's fault. */
 enum result { RES_OK, RES_DENIED, RES_MALFORMED, RES_ERROR };
 
+static const char *one_line(char *err);
+
+/* A message on stderr, with whatever it quotes made printable. */
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mc3sig: %s\n", one_line(msg));
+}
+
 static int fail(int status, const char *fmt, const char *arg)
 {
-	fprintf(stderr, "mc3sig: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
+	say(fmt, arg);
 	return status;
 }
 
@@ -117,6 +132,14 @@ static int usage_fail(const char *fmt, const char *arg)
 		fail(EXIT_BAD, fmt, arg);
 	fprintf(stderr, "Try 'mc3sig --help'.\n");
 	return EXIT_BAD;
+}
+
+/* 1 to 64 of A-Z a-z 0-9 . _ -, as an apikeyid is. */
+static bool word(const char *s)
+{
+	size_t len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+	return len && len <= 64 && !s[len];
 }
 
 /*
@@ -136,6 +159,9 @@ static int keygen(const struct opts *o)
 	EVP_MD_free(md);
 	if (!o->apikeyid)
 		return usage_fail("%s", "keygen needs --apikeyid");
+	/* Words of the line: a newline in one would write a second key line. */
+	if (!word(o->apikeyid) || !word(o->hash) || !word(o->encoding) || !word(o->profile))
+		return usage_fail("%s", "keygen: --apikeyid is 1 to 64 of A-Z a-z 0-9 . _ -, and --hash, --encoding and --profile are the names listed in --help");
 	if (len <= 0 || len > EVP_MAX_MD_SIZE || RAND_bytes(key, len) != 1)
 		return fail(EXIT_BAD, "%s", "no random bytes from OpenSSL");
 	n = snprintf(line, sizeof(line), "%.100s %.16s %.16s %.16s hex:", o->apikeyid, o->hash,
@@ -153,10 +179,10 @@ static int keygen(const struct opts *o)
 		fd = open(o->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			if (errno == EEXIST)
-				fprintf(stderr, "mc3sig: %s exists: not overwritten (mc3sig(1), KEY ROTATION, says how to add a key)\n",
+				say("%s exists: not overwritten (mc3sig(1), KEY ROTATION, says how to add a key)",
 					o->output);
 			else
-				fprintf(stderr, "mc3sig: %s: %s\n", o->output, strerror(errno));
+				say("%s: %s", o->output, strerror(errno));
 			status = EXIT_BAD;
 			goto out;
 		}
@@ -184,9 +210,9 @@ static char *read_request(const char *file, size_t *len)
 	*len = 0;
 	if (fd < 0 || !buf) {
 		if (fd < 0 && errno == ENOENT && strchr(file, '='))
-			fprintf(stderr, "mc3sig: no file '%.64s': FILE names a file; give a request itself on stdin (echo 'tid=...' | mc3sig ...)\n", file);
+			fail(EXIT_BAD, "no file '%.64s': FILE names a file; give a request itself on stdin (echo 'tid=...' | mc3sig ...)", file);
 		else
-			fprintf(stderr, "mc3sig: %s: %s\n", name, buf ? strerror(errno) : "out of memory");
+			say("%s: %s", name, buf ? strerror(errno) : "out of memory");
 		free(buf);
 		return NULL;
 	}
@@ -195,7 +221,7 @@ static char *read_request(const char *file, size_t *len)
 	if (!stdin_)
 		close(fd);
 	if (n < 0 || *len > MAX_REQUEST) {
-		fprintf(stderr, "mc3sig: %s: %s\n", name, n < 0 ? strerror(errno) : "larger than 64 KiB");
+		say("%s: %s", name, n < 0 ? strerror(errno) : "larger than 64 KiB");
 		free(buf);
 		return NULL;
 	}
@@ -251,7 +277,7 @@ static void warn_unsigned(const struct mc3_request *req, const char *signed_text
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (mc3_request_get(req, fields[i]) && n < sizeof(names))
 			n += snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", fields[i]);
-	fprintf(stderr, "mc3sig: warning: verified, but the signature (cr) covers tid and ici only: %s%s are not signed and may have been changed; --signed-only prints only what is\n",
+	say("warning: verified, but the signature (cr) covers tid and ici only: %s%s are not signed and may have been changed; --signed-only prints only what is",
 		names, "");
 }
 
@@ -338,7 +364,7 @@ static void put_out(struct out *b, const char *s, size_t n)
 		char *p = realloc(b->buf, new_cap);
 
 		if (!p) {
-			fprintf(stderr, "mc3sig: out of memory\n");
+			say("out of memory");
 			exit(EXIT_BAD);
 		}
 		b->buf = p;
@@ -431,7 +457,7 @@ static int batch(struct io *io)
 	ssize_t n;
 
 	if (fd < 0 || !in) {
-		fprintf(stderr, "mc3sig: %s: %s\n", fd < 0 ? o->file : "batch",
+		say("%s: %s", fd < 0 ? o->file : "batch",
 			fd < 0 ? strerror(errno) : "out of memory");
 		free(in);
 		return EXIT_BAD;
@@ -443,7 +469,7 @@ static int batch(struct io *io)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "mc3sig: %s: %s\n", stdin_ ? "stdin" : o->file, strerror(errno));
+			say("%s: %s", stdin_ ? "stdin" : o->file, strerror(errno));
 			worst = RES_ERROR;
 			break;
 		}
@@ -487,7 +513,7 @@ static int batch(struct io *io)
 	if (!stdin_)
 		close(fd);
 	if (worst != RES_OK)
-		fprintf(stderr, "mc3sig: %llu request(s): %llu ok, %llu denied, %llu malformed, %llu error\n",
+		say("%llu request(s): %llu ok, %llu denied, %llu malformed, %llu error",
 			count[0] + count[1] + count[2] + count[3], count[0], count[1], count[2],
 			count[3]);
 	free(in);
@@ -495,26 +521,31 @@ static int batch(struct io *io)
 	return worst == RES_OK ? 0 : worst == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
 }
 
-/* The replay cache verify asked for: RATE x WINDOW per apikeyid. */
+/*
+ * The replay cache verify asked for: room per apikeyid for RATE requests a
+ * second over 2 x WINDOW + 1 seconds, the longest a v2 entry lives (a ts
+ * a window ahead of our clock stays acceptable for two).
+ */
 static struct mc3_replay *replay_for(const struct opts *o)
 {
 	unsigned int window = o->window ? o->window : MC3_WINDOW_DEFAULT;
-	unsigned long long per_id = (unsigned long long)(o->rate ? o->rate : 1000) * window;
+	unsigned long long per_id = (unsigned long long)(o->rate ? o->rate : 1000) *
+				    (2ULL * window + 1);
 	struct mc3_replay *r;
 	char err[512];
 
 	if (per_id > MC3_REPLAY_MAX) {
-		fprintf(stderr, "mc3sig: --rate x --window is %llu; at most %u requests can be remembered per apikeyid\n",
+		say("--rate x (2 x --window + 1) is %llu; at most %u requests can be remembered per apikeyid",
 			per_id, MC3_REPLAY_MAX);
 		return NULL;
 	}
 	r = mc3_replay_new(window, per_id);
 	if (!r) {
-		fprintf(stderr, "mc3sig: out of memory\n");
+		say("out of memory");
 		return NULL;
 	}
 	if (o->journal && mc3_replay_journal(r, o->journal, time(NULL), err, sizeof(err))) {
-		fprintf(stderr, "mc3sig: replay journal: %s\n", err);
+		say("replay journal: %s", err);
 		mc3_replay_free(r);
 		return NULL;
 	}
@@ -562,8 +593,11 @@ static int run(const struct opts *o, const char *cmd)
 	if (mc3_keystore_load(o->keystore, &ks, err, sizeof(err)))
 		return fail(EXIT_BAD, "%s", one_line(err));
 	if (o->apikeyid && !mc3_keystore_has(ks, o->apikeyid)) {
-		fprintf(stderr, "mc3sig: %s has no key with apikeyid '%.64s'\n", o->keystore,
-			o->apikeyid);
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s has no key with apikeyid '%.64s'", o->keystore,
+			 o->apikeyid);
+		say("%s", one_line(msg));
 		mc3_keystore_free(ks);
 		return EXIT_BAD;
 	}
@@ -588,7 +622,7 @@ static int run(const struct opts *o, const char *cmd)
 		r = handle(&io, text, len, false, &res, err, sizeof(err));
 		status = r == RES_OK ? 0 : r == RES_DENIED ? EXIT_DENIED : EXIT_BAD;
 		if (r != RES_OK && !(o->given & O_QUIET))
-			fprintf(stderr, "mc3sig: %s: %s\n",
+			say("%s: %s",
 				r == RES_DENIED ? "not verified" : r == RES_MALFORMED ? "malformed" :
 				io.sign ? "cannot sign" : "cannot verify", one_line(err));
 		else if (res)

@@ -16,7 +16,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 check_all() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
 echo "TAP version 13"
-echo "1..30"
+echo "1..31"
 
 k0b=$(printf '0b%.0s' $(seq 20))
 cat >"$work/ks" <<EOF
@@ -231,6 +231,13 @@ st=$?
 check_all "keygen -o writes mode 600 and never overwrites" \
 	'[ $st = 2 ] && [ "$(stat -c %a "$work/new.ks")" = 600 ] && [ "$(wc -l <"$work/new.ks")" = 1 ] &&
 	 grep -q "exists: not overwritten" "$work/err"'
+out=$("$mc3sig" keygen --apikeyid $'evil sha1 hex cr hex:41414141414141414141414141414141\nvictim' 2>"$work/err")
+st=$?
+"$mc3sig" keygen --apikeyid x --hash $'x\e]0;pwned\a\e[2J' 2>>"$work/err"
+st2=$?
+printable() { ! LC_ALL=C grep -q '[^[:print:]]' "$work/err"; }
+check_all "keygen refuses an apikeyid or hash that would inject a line, and prints no escape" \
+	'[ $st = 2 ] && [ $st2 = 2 ] && [ -z "$out" ] && printable'
 # A batch that has answered has its keys loaded: look at it then.
 coproc verifier { exec "$mc3sig" verify -k "$work/ks" --batch 2>/dev/null; }
 echo "$signed7" >&"${verifier[1]}"

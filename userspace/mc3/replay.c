@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@
 
 #define MAX_IDS		10000	/* the key store's bound */
 #define ID_MAX		64
-#define JOURNAL_MAGIC	"MC3REPL1"
+#define JOURNAL_MAGIC	"MC3REPL2"
 
 struct entry {
 	uint64_t hash;			/* of the MAC, seeded; never 0 */
@@ -50,6 +51,25 @@ struct id_cache {
 	uint32_t cap, head, count;
 	uint64_t *table;
 	uint32_t mask;
+	/*
+	 * The latest now seen: a clock that steps back (NTP, or a thread
+	 * that read it before another) must not revive what expired.
+	 */
+	int64_t latest;
+};
+
+/*
+ * The journal: two generations of append-only files, PATH and PATH.prev.
+ * An entry lives at most 2 x window + 1 seconds, so once the current
+ * generation is older than that, the previous one holds only expired
+ * records: it is dropped, the current one becomes it, and a new one
+ * starts. The files stay bounded without rewriting them under load.
+ */
+struct journal {
+	pthread_mutex_t lock;		/* taken inside an id's lock */
+	int fd;				/* -1: none */
+	char *path, *prev;
+	int64_t started;		/* the current generation's first now */
 };
 
 struct mc3_replay {
@@ -58,7 +78,8 @@ struct mc3_replay {
 	pthread_rwlock_t ids_lock;	/* the map; each id has its own lock */
 	struct id_cache **ids;		/* open addressing by the id's hash */
 	uint32_t ids_mask, nr_ids;
-	int journal;			/* -1: none */
+	struct id_cache decoy;		/* unknown ids cost a lock too */
+	struct journal journal;
 	atomic_ullong refused, journal_errors;
 };
 
@@ -97,10 +118,12 @@ struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id)
 		return NULL;
 	r->window = window;
 	r->per_id = per_id;
-	r->journal = -1;
+	r->journal.fd = -1;
 	r->ids_mask = 63;
 	r->ids = calloc(r->ids_mask + 1, sizeof(*r->ids));
 	if (!r->ids || pthread_rwlock_init(&r->ids_lock, NULL) ||
+	    pthread_mutex_init(&r->journal.lock, NULL) ||
+	    pthread_mutex_init(&r->decoy.lock, NULL) ||
 	    RAND_bytes((unsigned char *)&r->seed, sizeof(r->seed)) != 1) {
 		free(r->ids);
 		free(r);
@@ -162,8 +185,12 @@ void mc3_replay_free(struct mc3_replay *r)
 			id_cache_free(r->ids[i]);
 	free(r->ids);
 	pthread_rwlock_destroy(&r->ids_lock);
-	if (r->journal >= 0)
-		close(r->journal);
+	pthread_mutex_destroy(&r->decoy.lock);
+	pthread_mutex_destroy(&r->journal.lock);
+	if (r->journal.fd >= 0)
+		close(r->journal.fd);
+	free(r->journal.path);
+	free(r->journal.prev);
 	free(r);
 }
 
@@ -294,15 +321,15 @@ static void table_remove(struct id_cache *c, uint64_t h)
 	}
 }
 
-/* Room for one more entry (ring and table twice as large): 0, or -1. */
-static int id_cache_grow(struct id_cache *c, unsigned int per_id)
+/* Room for one more entry (ring and table twice as large, up to limit): 0, or -1. */
+static int id_cache_grow(struct id_cache *c, unsigned int limit)
 {
 	uint32_t cap = c->cap ? c->cap * 2 : 64, size, i;
 	struct entry *ring;
 	uint64_t *table;
 
-	if (cap > per_id)
-		cap = per_id;
+	if (cap > limit)
+		cap = limit;
 	for (size = 1; size < 4 * cap; size <<= 1)
 		;
 	ring = malloc(cap * sizeof(*ring));
@@ -337,36 +364,15 @@ static void id_cache_expire(struct id_cache *c, int64_t now)
 	}
 }
 
-/* Remember h until expiry: 0, or -1 when the id holds per_id already. */
-static int id_cache_add(struct id_cache *c, unsigned int per_id, uint64_t h,
-			int64_t expiry)
+/* Remember h until expiry: 0, or -1 when the id holds limit already. */
+static int id_cache_add(struct id_cache *c, unsigned int limit, uint64_t h, int64_t expiry)
 {
-	if (c->count == c->cap && (c->cap == per_id || id_cache_grow(c, per_id)))
+	if (c->count >= limit || (c->count == c->cap && id_cache_grow(c, limit)))
 		return -1;
 	c->ring[(c->head + c->count) % c->cap] = (struct entry){ h, expiry };
 	c->count++;
 	c->table[place_of(c, h)] = h;
 	return 0;
-}
-
-struct journal_record {
-	int64_t expiry;
-	uint64_t hash;
-	uint8_t id_len;
-	char id[ID_MAX];
-};
-
-#define RECORD_HEAD	offsetof(struct journal_record, id)
-
-static int journal_append(int fd, const char *id, uint64_t h, int64_t expiry)
-{
-	struct journal_record rec = { .expiry = expiry, .hash = h };
-	size_t len = strlen(id);
-
-	rec.id_len = len;
-	memcpy(rec.id, id, len);
-	/* One write of an O_APPEND file: records never interleave. */
-	return write(fd, &rec, RECORD_HEAD + len) == (ssize_t)(RECORD_HEAD + len) ? 0 : -1;
 }
 
 /*
@@ -392,6 +398,8 @@ void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigne
 {
 	uint64_t h = mac_hash(r, mac, len);
 
+	if (!c)
+		c = &r->decoy;
 	pthread_mutex_lock(&c->lock);
 	if (c->count) {
 		__builtin_prefetch(&c->table[h & c->mask]);
@@ -400,11 +408,97 @@ void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigne
 	pthread_mutex_unlock(&c->lock);
 }
 
-enum mc3_verdict mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c,
-				     const unsigned char *mac, size_t len,
-				     int64_t expiry, int64_t now)
+struct journal_record {
+	int64_t expiry;
+	uint64_t hash;
+	uint8_t id_len;
+	char id[ID_MAX];
+};
+
+#define RECORD_HEAD	offsetof(struct journal_record, id)
+
+/* A journal file's first octets: what its hashes and expiries mean. */
+struct journal_header {
+	char magic[8];
+	uint64_t seed;
+	uint32_t window;
+	uint32_t reserved;
+};
+
+/* One record, whole or not at all: a short write is cut back off. */
+static int record_write(int fd, const char *id, uint64_t h, int64_t expiry)
 {
-	enum mc3_verdict v = MC3_OK;
+	struct journal_record rec = { .expiry = expiry, .hash = h };
+	size_t len = strlen(id);
+	off_t end = lseek(fd, 0, SEEK_END);
+	ssize_t n;
+
+	rec.id_len = len;
+	memcpy(rec.id, id, len);
+	n = write(fd, &rec, RECORD_HEAD + len);
+	if (n == (ssize_t)(RECORD_HEAD + len))
+		return 0;
+	if (n > 0 && end >= 0 && ftruncate(fd, end))
+		return -1;
+	return -1;
+}
+
+/* A new private file at path with the header: its fd, or -1 (errno). */
+static int journal_create(const struct mc3_replay *r, const char *path)
+{
+	struct journal_header hdr = { .magic = JOURNAL_MAGIC, .seed = r->seed,
+				      .window = r->window };
+	int fd;
+
+	/* Never through a link, never someone else's file or mode. */
+	if (unlink(path) && errno != ENOENT)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, 0600) || write(fd, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* The next generation, when the current one is old enough: 0, or -1. */
+static int journal_turn(struct mc3_replay *r, int64_t now)
+{
+	struct journal *j = &r->journal;
+	int fd;
+
+	if (now - j->started <= 2 * (int64_t)r->window + 1)
+		return 0;
+	if (rename(j->path, j->prev))
+		return -1;
+	fd = journal_create(r, j->path);
+	if (fd < 0)
+		return -1;
+	close(j->fd);
+	j->fd = fd;
+	j->started = now;
+	return 0;
+}
+
+static int journal_append(struct mc3_replay *r, const char *id, uint64_t h, int64_t expiry,
+			  int64_t now)
+{
+	struct journal *j = &r->journal;
+	int ret;
+
+	pthread_mutex_lock(&j->lock);
+	ret = journal_turn(r, now) ? -1 : record_write(j->fd, id, h, expiry);
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
+
+int mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
+			size_t len, int64_t expiry, int64_t now)
+{
+	int v = MC3_OK;
 	uint64_t h;
 
 	if (!c) {
@@ -413,9 +507,16 @@ enum mc3_verdict mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c,
 	}
 	h = mac_hash(r, mac, len);
 	pthread_mutex_lock(&c->lock);
-	id_cache_expire(c, now);
+	if (now > c->latest)
+		c->latest = now;
+	id_cache_expire(c, c->latest);
 	if (c->count && c->table[place_of(c, h)] == h) {
 		v = MC3_EREPLAY;
+		goto out;
+	}
+	/* Expired by a clock that has already been later: stale, not new. */
+	if (expiry <= c->latest) {
+		v = MC3_ESTALE;
 		goto out;
 	}
 	if (id_cache_add(c, r->per_id, h, expiry)) {
@@ -424,8 +525,9 @@ enum mc3_verdict mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c,
 		goto out;
 	}
 	/* Not on record, not remembered: refused rather than replayable later. */
-	if (r->journal >= 0 && journal_append(r->journal, c->id, h, expiry)) {
+	if (r->journal.fd >= 0 && journal_append(r, c->id, h, expiry, c->latest)) {
 		atomic_fetch_add(&r->journal_errors, 1);
+		atomic_fetch_add(&r->refused, 1);
 		table_remove(c, h);
 		c->count--;
 		v = MC3_EFULL;
@@ -435,37 +537,71 @@ out:
 	return v;
 }
 
-/* Re-remember one record of a journal: its id, if still to be kept. */
-static void journal_restore(struct mc3_replay *r, const struct journal_record *rec,
-			    int64_t now)
+/*
+ * The records of one journal file into the cache, each expiry moved on by
+ * grow (a window larger than the file's), restored even past per_id: an
+ * unexpired MAC is never dropped. 0; 1 if the file does not exist; -1 with
+ * the reason in err.
+ */
+static int journal_load(struct mc3_replay *r, const char *path, bool first, int64_t now,
+			char *err, size_t errlen)
 {
-	char id[ID_MAX + 1];
-	struct id_cache *c;
-
-	if (rec->expiry <= now)
-		return;
-	memcpy(id, rec->id, rec->id_len);
-	id[rec->id_len] = '\0';
-	c = id_cache_get(r, id);
-	if (!c)
-		return;
-	pthread_mutex_lock(&c->lock);
-	if (!c->count || c->table[place_of(c, rec->hash)] != rec->hash)
-		id_cache_add(c, r->per_id, rec->hash, rec->expiry);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Every record of fd after the header; a torn last one is ignored. */
-static void journal_read(struct mc3_replay *r, int fd, int64_t now)
-{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct journal_header hdr;
 	struct journal_record rec;
+	int64_t grow;
+	off_t at = sizeof(hdr);
+	struct stat st;
+	ssize_t n;
 
-	while (read(fd, &rec, RECORD_HEAD) == (ssize_t)RECORD_HEAD) {
-		if (!rec.id_len || rec.id_len > ID_MAX || !(rec.hash & 1) ||
-		    read(fd, rec.id, rec.id_len) != rec.id_len)
-			return;
-		journal_restore(r, &rec, now);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    read(fd, &hdr, sizeof(hdr)) != sizeof(hdr) ||
+	    memcmp(hdr.magic, JOURNAL_MAGIC, 8) || (!first && hdr.seed != r->seed)) {
+		snprintf(err, errlen, "%s: not a replay journal of this version, or not of the same cache",
+			 path);
+		close(fd);
+		return -1;
+	}
+	r->seed = hdr.seed;
+	grow = r->window > hdr.window ? (int64_t)(r->window - hdr.window) : 0;
+	while ((n = read(fd, &rec, RECORD_HEAD)) == (ssize_t)RECORD_HEAD) {
+		struct id_cache *c;
+		char id[ID_MAX + 1];
+
+		if (!rec.id_len || rec.id_len > ID_MAX || !(rec.hash & 1))
+			break;
+		n = read(fd, rec.id, rec.id_len);
+		if (n != rec.id_len) {
+			n = n < 0 ? -1 : 0;	/* a torn last record: the end */
+			break;
+		}
+		at += RECORD_HEAD + rec.id_len;
+		rec.expiry += grow;
+		if (rec.expiry <= now)
+			continue;
+		memcpy(id, rec.id, rec.id_len);
+		id[rec.id_len] = '\0';
+		c = id_cache_get(r, id);
+		if (!c || id_cache_add(c, MC3_REPLAY_MAX, rec.hash, rec.expiry)) {
+			snprintf(err, errlen, "%s: cannot hold its records (too many ids, or out of memory)",
+				 path);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	/* Anything but the end of the file, or a torn last record: damage. */
+	if (n != 0 && !(n > 0 && n < (ssize_t)RECORD_HEAD)) {
+		snprintf(err, errlen, "%s: damaged at offset %lld", path, (long long)at);
+		return -1;
+	}
+	return 0;
 }
 
 /* The live entries into a new file, renamed over path: its fd, or -1. */
@@ -479,10 +615,8 @@ static int journal_rewrite(struct mc3_replay *r, const char *path, char *err, si
 		snprintf(err, errlen, "%s: name too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = journal_create(r, tmp);
 	if (fd < 0)
-		goto fail;
-	if (write(fd, JOURNAL_MAGIC, 8) != 8 || write(fd, &r->seed, 8) != 8)
 		goto fail;
 	for (i = 0; i <= r->ids_mask; i++) {
 		struct id_cache *c = r->ids[i];
@@ -490,14 +624,14 @@ static int journal_rewrite(struct mc3_replay *r, const char *path, char *err, si
 		for (k = 0; c && k < c->count; k++) {
 			const struct entry *e = &c->ring[(c->head + k) % c->cap];
 
-			if (journal_append(fd, c->id, e->hash, e->expiry))
+			if (record_write(fd, c->id, e->hash, e->expiry))
 				goto fail;
 		}
 	}
 	if (fsync(fd) || rename(tmp, path))
 		goto fail;
 	close(fd);
-	return open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	return open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 fail:
 	snprintf(err, errlen, "%s: %s", fd < 0 ? tmp : path, strerror(errno));
 	if (fd >= 0) {
@@ -510,31 +644,30 @@ fail:
 int mc3_replay_journal(struct mc3_replay *r, const char *path, time_t now,
 		       char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char magic[8];
-	struct stat st;
+	struct journal *j = &r->journal;
+	int prev, cur;
 
-	if (r->journal >= 0 || r->nr_ids) {
+	if (j->fd >= 0 || r->nr_ids) {
 		snprintf(err, errlen, "a journal is opened once, before the first verification");
-		if (fd >= 0)
-			close(fd);
 		return MC3_EINVAL;
 	}
-	if (fd < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	j->path = strdup(path);
+	j->prev = malloc(strlen(path) + sizeof(".prev"));
+	if (!j->path || !j->prev) {
+		snprintf(err, errlen, "out of memory");
+		return MC3_ENOMEM;
+	}
+	strcpy(j->prev, path);
+	strcat(j->prev, ".prev");
+	/* The older generation first: it sets the seed both must share. */
+	prev = journal_load(r, j->prev, true, now, err, errlen);
+	cur = prev < 0 ? -1 : journal_load(r, path, prev == 1, now, err, errlen);
+	if (prev < 0 || cur < 0)
 		return MC3_EIO;
-	}
-	if (fd >= 0) {
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-		    read(fd, magic, 8) != 8 || memcmp(magic, JOURNAL_MAGIC, 8) ||
-		    read(fd, &r->seed, 8) != 8) {
-			snprintf(err, errlen, "%s: not a replay journal of this version", path);
-			close(fd);
-			return MC3_EIO;
-		}
-		journal_read(r, fd, now);
-		close(fd);
-	}
-	r->journal = journal_rewrite(r, path, err, errlen);
-	return r->journal < 0 ? MC3_EIO : MC3_OK;
+	j->fd = journal_rewrite(r, path, err, errlen);
+	if (j->fd < 0)
+		return MC3_EIO;
+	unlink(j->prev);
+	j->started = now;
+	return MC3_OK;
 }

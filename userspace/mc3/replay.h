@@ -19,18 +19,19 @@ struct id_cache *mc3_replay_id(struct mc3_replay *r, const char *id);
 
 /*
  * Start loading the table lines a check of mac will touch, so that the
- * HMAC's work hides the cache misses. A hint; thread-safe.
+ * HMAC's work hides the cache misses. A hint; thread-safe. c NULL (an
+ * unknown id) takes a lock all the same, so as to cost what a known one does.
  */
 void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
 			 size_t len);
 
 /*
  * A request whose MAC verified, to be remembered until expiry: MC3_OK
- * (remembered now), MC3_EREPLAY (it was already), or MC3_EFULL (not
- * remembered: refused). Thread-safe.
+ * (remembered now), MC3_EREPLAY (it was already), MC3_ESTALE (expired by
+ * a later now this id has seen: a clock that stepped back), or MC3_EFULL
+ * (not remembered: refused). Thread-safe.
  */
-enum mc3_verdict mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c,
-				     const unsigned char *mac, size_t len,
-				     int64_t expiry, int64_t now);
+int mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
+			size_t len, int64_t expiry, int64_t now);
 
 #endif

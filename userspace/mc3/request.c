@@ -113,7 +113,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		}
 		if (!req->extra && !(req->extra = calloc(MC3_MAX_EXTRA, sizeof(*req->extra)))) {
 			snprintf(err, errlen, "out of memory");
-			return -1;
+			return MC3_ENOMEM;
 		}
 		req->extra[req->nr_extra].name = (char *)name;
 		req->extra[req->nr_extra].value = value;
@@ -256,6 +256,7 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 {
 	char *p = req->arena, *end, *amp, *eq;
 	long name_len, value_len;
+	int ret;
 
 	/* A query string or a POST body may end in a newline. */
 	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
@@ -295,8 +296,9 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 			snprintf(err, errlen, "field '%s': bad %%-escape", mc3_quote(q, sent, shown));
 			return -1;
 		}
-		if (mc3_request_put(req, p, name_len, eq + 1, value_len, flags, err, errlen))
-			return -1;
+		ret = mc3_request_put(req, p, name_len, eq + 1, value_len, flags, err, errlen);
+		if (ret)
+			return ret;
 		if (amp == end)
 			return 0;
 	}
@@ -334,7 +336,7 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 		ret = mc3_request_complete(req, err, errlen);
 	if (ret) {
 		mc3_request_free(req);
-		return MC3_EINVAL;
+		return ret == MC3_ENOMEM ? MC3_ENOMEM : MC3_EINVAL;
 	}
 	*out = req;
 	return MC3_OK;
@@ -424,7 +426,7 @@ int mc3_request_set(struct mc3_request *req, const char *name, const char *value
 		    unsigned int flags, char *err, size_t errlen)
 {
 	size_t name_len = strlen(name);
-	int f = mc3_field_lookup(name, name_len);
+	int f = mc3_field_lookup(name, name_len), ret;
 	struct mc3_extra *x;
 	unsigned int i;
 	char *copy;
@@ -461,8 +463,10 @@ int mc3_request_set(struct mc3_request *req, const char *name, const char *value
 		/* Replaced: the rules of a new one, then in its place. */
 		if (!(flags & MC3_PASS_UNKNOWN) || len > MC3_MAX_VALUE || memchr(value, '\0', len) ||
 		    !mc3_clean_utf8((const unsigned char *)value, len)) {
+			char q[256];
+
 			snprintf(err, errlen, "unknown field '%s': not passed through, longer than 256 octets, not UTF-8, or with control characters",
-				 req->extra[i].name);
+				 mc3_quote(q, name, name_len));
 			free(copy);
 			return MC3_EINVAL;
 		}
@@ -471,12 +475,15 @@ int mc3_request_set(struct mc3_request *req, const char *name, const char *value
 		req->extra[i] = (struct mc3_extra){ copy, copy + name_len + 1, true };
 		return MC3_OK;
 	}
-	if (memchr(value, '\0', len) ||
-	    mc3_request_put(req, copy, name_len, copy + name_len + 1, len, flags, err, errlen)) {
-		if (memchr(value, '\0', len))
-			snprintf(err, errlen, "unknown field: a NUL in it");
+	if (memchr(value, '\0', len)) {
+		snprintf(err, errlen, "unknown field: a NUL in it");
 		free(copy);
 		return MC3_EINVAL;
+	}
+	ret = mc3_request_put(req, copy, name_len, copy + name_len + 1, len, flags, err, errlen);
+	if (ret) {
+		free(copy);
+		return ret == MC3_ENOMEM ? MC3_ENOMEM : MC3_EINVAL;
 	}
 	x = &req->extra[req->nr_extra - 1];
 	x->owned = true;
