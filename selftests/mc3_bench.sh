@@ -18,25 +18,33 @@ key=$(sed 's/.*hex://' "$work/ks")
 seq -f 'tid=%.0f&ici=ICI-0123456789&user=user-42&cc=FR' 1 $n >"$work/plain"
 
 rate() { echo "$n $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
-t0=$(date +%s.%N)
-taskset -c $cpu "$mc3sig" sign -k "$work/ks" --apikeyid bench --batch <"$work/plain" >"$work/signed"
-t1=$(date +%s.%N)
-# Every MAC is remembered against replay: room for all n of them.
-taskset -c $cpu "$mc3sig" verify -k "$work/ks" --batch --rate 4000 <"$work/signed" >"$work/verdicts"
-t2=$(date +%s.%N)
-[ "$(sort "$work/verdicts" | uniq -c | awk '{ print $1, $2 }')" = "$n ok" ] ||
-	{ echo "mc3 bench: not every request verified" >&2; exit 1; }
-sign_rate=$(rate "$t0" "$t1")
-verify_rate=$(rate "$t1" "$t2")
 
+# sign_rate KEYSTORE ID OUT: sign every request into OUT; prints the rate.
+sign_rate() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	taskset -c $cpu "$mc3sig" sign -k "$1" --apikeyid "$2" --batch <"$work/plain" >"$3"
+	t1=$(date +%s.%N)
+	rate "$t0" "$t1"
+}
+
+# verify_rate KEYSTORE SIGNED: every request must verify; prints the rate.
+# Every MAC is remembered against replay: --rate leaves room for all n.
+verify_rate() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	taskset -c $cpu "$mc3sig" verify -k "$1" --batch --rate 4000 <"$2" >"$work/verdicts"
+	t1=$(date +%s.%N)
+	[ "$(sort "$work/verdicts" | uniq -c | awk '{ print $1, $2 }')" = "$n ok" ] ||
+		{ echo "mc3 bench: not every request of $2 verified" >&2; exit 1; }
+	rate "$t0" "$t1"
+}
+
+sign_rate=$(sign_rate "$work/ks" bench "$work/signed")
+verify_rate=$(verify_rate "$work/ks" "$work/signed")
 # The same with base64 signatures.
-taskset -c $cpu "$mc3sig" sign -k "$work/ks64" --apikeyid bench64 --batch <"$work/plain" >"$work/signed64"
-t0=$(date +%s.%N)
-taskset -c $cpu "$mc3sig" verify -k "$work/ks64" --batch --rate 4000 <"$work/signed64" >"$work/verdicts"
-t1=$(date +%s.%N)
-[ "$(sort "$work/verdicts" | uniq -c | awk '{ print $1, $2 }')" = "$n ok" ] ||
-	{ echo "mc3 bench: not every base64 request verified" >&2; exit 1; }
-verify64_rate=$(rate "$t0" "$t1")
+sign_rate "$work/ks64" bench64 "$work/signed64" >/dev/null
+verify64_rate=$(verify_rate "$work/ks64" "$work/signed64")
 raw=$(taskset -c $cpu "$limit" "$key" <"$work/signed")
 
 # The way without this tool: a process per request.

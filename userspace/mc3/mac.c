@@ -270,11 +270,31 @@ static void free_fields(char *kept[3])
 		free(kept[j]);
 }
 
+/*
+ * Rotation: the first key of apikeyid valid now signs. Its index, or
+ * nr_keys with the reason in err.
+ */
+static size_t signing_key(const struct mc3_keystore *ks, const char *apikeyid, time_t now,
+			  char *err, size_t errlen)
+{
+	size_t i = mc3_keystore_find(ks, apikeyid);
+	bool listed = i < ks->nr_keys;
+	char q[256];
+
+	while (i < ks->nr_keys && !mc3_key_valid_at(&ks->keys[i], now))
+		i = ks->keys[i].next;
+	if (i == ks->nr_keys)
+		snprintf(err, errlen, listed ? "no key with apikeyid '%s' is valid now" :
+			 "no key with apikeyid '%s' in the key store",
+			 mc3_quote(q, apikeyid, strlen(apikeyid)));
+	return i;
+}
+
 int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid, time_t now,
 	     char *err, size_t errlen)
 {
 	const struct mc3_keystore *ks = ctx->ks;
-	char text[SIG_TEXT_MAX], ts[24], q[256], *kept[3] = { NULL, NULL, NULL };
+	char text[SIG_TEXT_MAX], ts[24], *kept[3] = { NULL, NULL, NULL };
 	int ret = MC3_OK;
 	size_t i;
 
@@ -282,20 +302,9 @@ int mc3_sign(struct mc3_ctx *ctx, struct mc3_request *req, const char *apikeyid,
 		snprintf(err, errlen, "field '%s' is missing", req->field[F_TID] ? "ici" : "tid");
 		return MC3_EINVAL;
 	}
-	i = mc3_keystore_find(ks, apikeyid);
-	if (i == ks->nr_keys) {
-		snprintf(err, errlen, "no key with apikeyid '%s' in the key store",
-			 mc3_quote(q, apikeyid, strlen(apikeyid)));
+	i = signing_key(ks, apikeyid, now, err, errlen);
+	if (i == ks->nr_keys)
 		return MC3_ENOKEY;
-	}
-	/* Rotation: the first key of the id valid now signs. */
-	while (i < ks->nr_keys && !mc3_key_valid_at(&ks->keys[i], now))
-		i = ks->keys[i].next;
-	if (i == ks->nr_keys) {
-		snprintf(err, errlen, "no key with apikeyid '%s' is valid now",
-			 mc3_quote(q, apikeyid, strlen(apikeyid)));
-		return MC3_ENOKEY;
-	}
 	if (ks->keys[i].profile == PROFILE_CR && req->field[F_TS]) {
 		snprintf(err, errlen, "field 'ts' is not signed in the cr profile: leave it out");
 		return MC3_EINVAL;
@@ -518,10 +527,10 @@ int mc3_sign_cr(struct mc3_ctx *ctx, const char *apikeyid, const char *tid, cons
 	size_t i;
 	int ret;
 
-	for (i = mc3_keystore_find(ks, apikeyid); i < ks->nr_keys; i = ks->keys[i].next)
-		if (mc3_key_valid_at(&ks->keys[i], now))
-			break;
-	if (i < ks->nr_keys && ks->keys[i].profile != PROFILE_CR) {
+	i = signing_key(ks, apikeyid, now, err, errlen);
+	if (i == ks->nr_keys)
+		return MC3_ENOKEY;
+	if (ks->keys[i].profile != PROFILE_CR) {
 		snprintf(err, errlen, "a v2 key signs a whole request: use mc3_sign");
 		return MC3_EINVAL;
 	}

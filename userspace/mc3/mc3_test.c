@@ -59,17 +59,24 @@ static const char *sign_pair(struct signer *s, const char *form, const char *id)
 	return sig;
 }
 
-/* Verify form text: the verdict, or -1 if it does not parse. */
-static int verify_text(struct signer *s, const char *text, enum mc3_format format, time_t now)
+/* Verify text in ctx: the verdict, or -1 if it does not parse; why in err. */
+static int verify_with(struct mc3_ctx *ctx, const char *text, enum mc3_format format,
+		       time_t now, char *err, size_t errlen)
 {
 	struct mc3_request *req;
 	int v;
 
-	if (mc3_request_parse(text, strlen(text), format, 0, &req, s->err, sizeof(s->err)))
+	if (mc3_request_parse(text, strlen(text), format, 0, &req, err, errlen))
 		return -1;
-	v = mc3_verify(s->ctx, req, now, s->err, sizeof(s->err));
+	v = mc3_verify(ctx, req, now, err, errlen);
 	mc3_request_free(req);
 	return v;
+}
+
+/* The same in the signer's context, why in s->err. */
+static int verify_text(struct signer *s, const char *text, enum mc3_format format, time_t now)
+{
+	return verify_with(s->ctx, text, format, now, s->err, sizeof(s->err));
 }
 
 TEST(rfc4231_and_rfc2202_vectors)
@@ -406,15 +413,9 @@ TEST(two_keys_of_one_id_both_verify)
 /* Verify a form request in ctx: the verdict, or -1 if it does not parse. */
 static int verify_in(struct mc3_ctx *ctx, const char *text, time_t now)
 {
-	struct mc3_request *req;
 	char err[256];
-	int v;
 
-	if (mc3_request_parse(text, strlen(text), MC3_FORM, 0, &req, err, sizeof(err)))
-		return -1;
-	v = mc3_verify(ctx, req, now, err, sizeof(err));
-	mc3_request_free(req);
-	return v;
+	return verify_with(ctx, text, MC3_FORM, now, err, sizeof(err));
 }
 
 /* The CR's ambiguity is no replay hole: what was signed is remembered. */
@@ -1191,35 +1192,17 @@ TEST(write_signed_refuses_a_request_changed_since)
 	signer_close(&s);
 }
 
-/* A journal of n requests signed by s at NOW, verified in a fresh cache. */
-static int journal_fill(struct signer *s, const char *path, unsigned int window,
-			unsigned int per_id, int n, int64_t now)
+/*
+ * Requests 0..n-1 signed by s at NOW, verified at now in a fresh cache over
+ * the journal at path: how many got verdict, or -1 if the journal failed.
+ */
+static int journal_count(struct signer *s, const char *path, unsigned int window,
+			 unsigned int per_id, int n, int64_t now, int verdict)
 {
 	struct mc3_replay *r = mc3_replay_new(window, per_id);
 	struct mc3_ctx *ctx;
 	char form[64];
-	int i, ok = 0;
-
-	if (!r || mc3_replay_journal(r, path, now, s->err, sizeof(s->err)))
-		return -1;
-	ctx = mc3_ctx_new_shared(s->ks, r);
-	for (i = 0; ctx && i < n; i++) {
-		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
-		ok += verify_in(ctx, signed_request(s, form, "v", NOW), now) == MC3_OK;
-	}
-	mc3_ctx_free(ctx);
-	mc3_replay_free(r);
-	return ok;
-}
-
-/* How many of the n requests a fresh cache over the journal refuses as replays. */
-static int journal_replays(struct signer *s, const char *path, unsigned int window,
-			   unsigned int per_id, int n, int64_t now)
-{
-	struct mc3_replay *r = mc3_replay_new(window, per_id);
-	struct mc3_ctx *ctx;
-	char form[64];
-	int i, replays = 0;
+	int i, count = 0;
 
 	if (!r || mc3_replay_journal(r, path, now, s->err, sizeof(s->err))) {
 		mc3_replay_free(r);
@@ -1228,11 +1211,11 @@ static int journal_replays(struct signer *s, const char *path, unsigned int wind
 	ctx = mc3_ctx_new_shared(s->ks, r);
 	for (i = 0; ctx && i < n; i++) {
 		snprintf(form, sizeof(form), "tid=%d&ici=x&user=u", i);
-		replays += verify_in(ctx, signed_request(s, form, "v", NOW), now) == MC3_EREPLAY;
+		count += verify_in(ctx, signed_request(s, form, "v", NOW), now) == verdict;
 	}
 	mc3_ctx_free(ctx);
 	mc3_replay_free(r);
-	return replays;
+	return count;
 }
 
 /* Found in review: a reload may not forget, whatever the new settings. */
@@ -1250,22 +1233,22 @@ TEST(journal_reload_forgets_nothing_unexpired)
 	snprintf(path, sizeof(path), "%s/j", dir);
 
 	/* A smaller per_id: all 100 kept all the same. */
-	ASSERT_EQ(100, journal_fill(&s, path, 60, 100, 100, NOW));
-	EXPECT_EQ(100, journal_replays(&s, path, 60, 50, 100, NOW + 10));
+	ASSERT_EQ(100, journal_count(&s, path, 60, 100, 100, NOW, MC3_OK));
+	EXPECT_EQ(100, journal_count(&s, path, 60, 50, 100, NOW + 10, MC3_EREPLAY));
 	/* A larger window: kept for it (ts NOW, now NOW + 100 > NOW + 60). */
-	EXPECT_EQ(100, journal_replays(&s, path, 300, 100, 100, NOW + 100));
+	EXPECT_EQ(100, journal_count(&s, path, 300, 100, 100, NOW + 100, MC3_EREPLAY));
 
 	/* A full disk mid-record: cut back, and the later records still load. */
 	unlink(path);
 	signal(SIGXFSZ, SIG_IGN);
 	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &small));
-	ok = journal_fill(&s, path, 300, 1000, 300, NOW);
+	ok = journal_count(&s, path, 300, 1000, 300, NOW, MC3_OK);
 	EXPECT_LT(0, ok);
 	EXPECT_GT(300, ok);
 	small.rlim_cur = RLIM_INFINITY;
 	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &small));
 	ASSERT_EQ(0, stat(path, &st));
-	EXPECT_EQ(ok, journal_replays(&s, path, 300, 1000, 300, NOW + 1)) TH_LOG("%s", s.err);
+	EXPECT_EQ(ok, journal_count(&s, path, 300, 1000, 300, NOW + 1, MC3_EREPLAY)) TH_LOG("%s", s.err);
 
 	/* Generations: after 2 x window + 1 s the file turns over, and stays small. */
 	unlink(path);
@@ -1305,7 +1288,7 @@ TEST(journal_reload_forgets_nothing_unexpired)
 	ASSERT_EQ(6, write(fd, "victim", 6));
 	close(fd);
 	ASSERT_EQ(0, symlink(victim, link_path));
-	EXPECT_LE(0, journal_replays(&s, path, 60, 100, 1, NOW));
+	EXPECT_LE(0, journal_count(&s, path, 60, 100, 1, NOW, MC3_EREPLAY));
 	ASSERT_EQ(0, stat(victim, &st));
 	EXPECT_EQ(6, st.st_size);
 	ASSERT_EQ(0, lstat(path, &st));
@@ -1315,7 +1298,7 @@ TEST(journal_reload_forgets_nothing_unexpired)
 	ASSERT_LE(0, fd);
 	fchmod(fd, 0666);
 	close(fd);
-	EXPECT_LE(0, journal_replays(&s, path, 60, 100, 1, NOW));
+	EXPECT_LE(0, journal_count(&s, path, 60, 100, 1, NOW, MC3_EREPLAY));
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(0600, st.st_mode & 0777);
 
@@ -1325,7 +1308,7 @@ TEST(journal_reload_forgets_nothing_unexpired)
 	ASSERT_EQ(17, write(fd, "\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00", 17));
 	ASSERT_EQ(40, write(fd, "0123456789012345678901234567890123456789", 40));
 	close(fd);
-	EXPECT_EQ(-1, journal_replays(&s, path, 60, 100, 1, NOW));
+	EXPECT_EQ(-1, journal_count(&s, path, 60, 100, 1, NOW, MC3_EREPLAY));
 	EXPECT_NE(NULL, strstr(s.err, "damaged at offset"));
 
 	snprintf(link_path, sizeof(link_path), "rm -rf %s", dir);

@@ -261,24 +261,21 @@ static const char *one_line(char *err)
 	return err;
 }
 
-/* The known fields present that a cr signature does not cover, for a warning. */
+/* The fields present that a cr signature does not cover, for a warning. */
 static void warn_unsigned(const struct mc3_request *req, const char *signed_text,
 			  const char *whole)
 {
-	static const char *const fields[] = {
-		"user", "apikeyid", "language", "cc", "post", "age", "income", "gender",
-		"count", "addr",
-	};
+	const char *name, *value;
 	char names[256] = "";
 	size_t i, n = 0;
 
 	if (!strcmp(signed_text, whole))
 		return;
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (mc3_request_get(req, fields[i]) && n < sizeof(names))
-			n += snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", fields[i]);
-	say("warning: verified, but the signature (cr) covers tid and ici only: %s%s are not signed and may have been changed; --signed-only prints only what is",
-		names, "");
+	for (i = 0; !mc3_request_field(req, i, &name, &value) && n < sizeof(names); i++)
+		if (strcmp(name, "tid") && strcmp(name, "ici") && strcmp(name, "signature"))
+			n += snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", name);
+	say("warning: verified, but the signature (cr) covers tid and ici only: %s are not signed and may have been changed; --signed-only prints only what is",
+	    names);
 }
 
 struct io {
@@ -333,19 +330,19 @@ static enum result handle(const struct io *io, const char *text, size_t len, boo
 		res = RES_DENIED;
 	}
 	if (res == RES_OK && !batch && !(o->given & O_QUIET)) {
-		char *whole = mc3_request_write(req, o->format);
-
 		*out = mc3_request_write_signed(io->ctx, req, o->format);
-		if (!*out || !whole) {
-			res = RES_ERROR;
-			snprintf(err, errlen, "out of memory");
-		} else if (!(o->given & O_SIGNED_ONLY)) {
-			warn_unsigned(req, *out, whole);
+		if (*out && !(o->given & O_SIGNED_ONLY)) {
+			char *whole = mc3_request_write(req, o->format);
+
+			if (whole)
+				warn_unsigned(req, *out, whole);
 			free(*out);
 			*out = whole;
-			whole = NULL;
 		}
-		free(whole);
+		if (!*out) {
+			res = RES_ERROR;
+			snprintf(err, errlen, "out of memory");
+		}
 	}
 	mc3_request_free(req);
 	return res;

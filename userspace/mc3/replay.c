@@ -250,7 +250,7 @@ static int ids_grow(struct mc3_replay *r)
 }
 
 /* id's cache, made at its first request; NULL past MAX_IDS or memory. */
-static struct id_cache *id_cache_get(struct mc3_replay *r, const char *id)
+struct id_cache *mc3_replay_id(struct mc3_replay *r, const char *id)
 {
 	size_t len = strnlen(id, ID_MAX + 1);
 	struct id_cache *c;
@@ -386,11 +386,6 @@ static uint64_t mac_hash(const struct mc3_replay *r, const unsigned char *mac, s
 
 	memcpy(w, mac, len < sizeof(w) ? len : sizeof(w));
 	return mix64(mix64(w[0] ^ r->seed) ^ w[1]) | 1;
-}
-
-struct id_cache *mc3_replay_id(struct mc3_replay *r, const char *id)
-{
-	return id_cache_get(r, id);
 }
 
 void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
@@ -587,7 +582,7 @@ static int journal_load(struct mc3_replay *r, const char *path, bool first, int6
 			continue;
 		memcpy(id, rec.id, rec.id_len);
 		id[rec.id_len] = '\0';
-		c = id_cache_get(r, id);
+		c = mc3_replay_id(r, id);
 		if (!c || id_cache_add(c, MC3_REPLAY_MAX, rec.hash, rec.expiry)) {
 			snprintf(err, errlen, "%s: cannot hold its records (too many ids, or out of memory)",
 				 path);
