@@ -354,6 +354,43 @@ TEST(verification_fails_closed)
 	signer_close(&s);
 }
 
+/*
+ * Hex signatures are decoded eight digits at a time: any octet but the
+ * right lower-case digit, at any place of a SHA-1, SHA-256 or SHA-512
+ * signature (words of the decoder at every offset), is refused.
+ */
+TEST(hex_signature_any_wrong_octet_refused)
+{
+	static const char *const ids[] = { "k1", "k256", "k512" };
+	char keys[512], good[1024], bad[1024], *sig;
+	unsigned int i, at, wrong = 0;
+	struct signer s;
+	int b;
+
+	snprintf(keys, sizeof(keys), "k1 sha1 hex cr hex:%s\nk256 sha256 hex cr hex:%s\n"
+		 "k512 sha512 hex cr hex:%s\n", k0b, k0b, k0b);
+	ASSERT_EQ(0, signer_open(&s, keys)) TH_LOG("%s", s.err);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		snprintf(good, sizeof(good), "%s", signed_request(&s, "tid=7&ici=abc&user=u", ids[i],
+								  NOW));
+		sig = strstr(good, "signature=") + 10;
+		for (at = 0; sig[at]; at++) {
+			for (b = 1; b < 256; b++) {
+				if (b == (unsigned char)sig[at])
+					continue;
+				/* %-encoded, so that any octet reaches the decoder. */
+				snprintf(bad, sizeof(bad), "%.*s%%%02X%s", (int)(sig + at - good), good,
+					 b, sig + at + 1);
+				if (verify_text(&s, bad, MC3_FORM, NOW) == MC3_OK)
+					wrong++;
+			}
+		}
+		EXPECT_EQ(MC3_OK, verify_text(&s, good, MC3_FORM, NOW)) TH_LOG("%s", s.err);
+	}
+	EXPECT_EQ(0, wrong);
+	signer_close(&s);
+}
+
 /* Base64 signatures verify only in the form the signer writes. */
 TEST(base64_signature_must_be_canonical)
 {

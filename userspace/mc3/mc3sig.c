@@ -233,7 +233,9 @@ static const char *query_of(const char *text, size_t *len)
 {
 	const char *q;
 
-	if ((*len > 7 && !strncmp(text, "http://", 7)) || (*len > 8 && !strncmp(text, "https://", 8))) {
+	/* The first octet first: this runs for every request of a batch. */
+	if (*len > 7 && text[0] == 'h' &&
+	    (!strncmp(text, "http://", 7) || (*len > 8 && !strncmp(text, "https://", 8)))) {
 		q = memchr(text, '?', *len);
 		if (!q)
 			return text;

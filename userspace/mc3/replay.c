@@ -52,6 +52,12 @@ struct id_cache {
 	uint64_t *table;
 	uint32_t mask;
 	/*
+	 * The table and mask for prefetching without the lock: possibly stale,
+	 * so only ever prefetched, which cannot fault, never read.
+	 */
+	atomic_uintptr_t table_hint;
+	atomic_uint mask_hint;
+	/*
 	 * The latest now seen: a clock that steps back (NTP, or a thread
 	 * that read it before another) must not revive what expired.
 	 */
@@ -78,7 +84,7 @@ struct mc3_replay {
 	pthread_rwlock_t ids_lock;	/* the map; each id has its own lock */
 	struct id_cache **ids;		/* open addressing by the id's hash */
 	uint32_t ids_mask, nr_ids;
-	struct id_cache decoy;		/* unknown ids cost a lock too */
+	struct id_cache decoy;		/* unknown ids prefetch too; never locked */
 	struct journal journal;
 	atomic_ullong refused, journal_errors;
 };
@@ -123,7 +129,6 @@ struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id)
 	r->ids = calloc(r->ids_mask + 1, sizeof(*r->ids));
 	if (!r->ids || pthread_rwlock_init(&r->ids_lock, NULL) ||
 	    pthread_mutex_init(&r->journal.lock, NULL) ||
-	    pthread_mutex_init(&r->decoy.lock, NULL) ||
 	    RAND_bytes((unsigned char *)&r->seed, sizeof(r->seed)) != 1) {
 		free(r->ids);
 		free(r);
@@ -137,40 +142,38 @@ struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id)
 /*
  * The table is read at random, twice a request. On 4 KiB pages nearly every
  * read of a large one misses the TLB, and under virtualisation the page
- * walk costs more than the rest of the lookup: a table of 2 MiB or more
- * asks for huge pages. madvise is a hint; without it the table still works.
+ * walk costs more than the rest of the lookup: 2 MiB or more (a table, or
+ * the ring it grows with) asks for huge pages. madvise is a hint; without
+ * it the memory still works.
  */
-static uint64_t *table_alloc(size_t entries)
+static void *big_alloc(size_t bytes)
 {
-	size_t bytes = entries * sizeof(uint64_t);
-	void *table;
+	void *p;
 
 	if (bytes < HUGE_PAGE)
-		return calloc(entries, sizeof(uint64_t));
+		return calloc(1, bytes);
 	/* Zeroed by the kernel as it is touched: not twice, by a memset. */
-	table = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (table == MAP_FAILED)
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
-	madvise(table, bytes, MADV_HUGEPAGE);
-	return table;
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
 }
 
-static void table_free(uint64_t *table, size_t entries)
+static void big_free(void *p, size_t bytes)
 {
-	size_t bytes = entries * sizeof(uint64_t);
-
 	if (bytes < HUGE_PAGE)
-		free(table);
-	else if (table)
-		munmap(table, bytes);
+		free(p);
+	else if (p)
+		munmap(p, bytes);
 }
 
 static void id_cache_free(struct id_cache *c)
 {
 	pthread_mutex_destroy(&c->lock);
-	free(c->ring);
+	big_free(c->ring, (size_t)c->cap * sizeof(*c->ring));
 	if (c->table)
-		table_free(c->table, (size_t)c->mask + 1);
+		big_free(c->table, ((size_t)c->mask + 1) * sizeof(*c->table));
 	free(c);
 }
 
@@ -185,7 +188,6 @@ void mc3_replay_free(struct mc3_replay *r)
 			id_cache_free(r->ids[i]);
 	free(r->ids);
 	pthread_rwlock_destroy(&r->ids_lock);
-	pthread_mutex_destroy(&r->decoy.lock);
 	pthread_mutex_destroy(&r->journal.lock);
 	if (r->journal.fd >= 0)
 		close(r->journal.fd);
@@ -321,7 +323,12 @@ static void table_remove(struct id_cache *c, uint64_t h)
 	}
 }
 
-/* Room for one more entry (ring and table twice as large, up to limit): 0, or -1. */
+/*
+ * Room for one more entry (ring and table twice as large, up to limit): 0,
+ * or -1. The old table is rehashed in its own order, not the ring's: an
+ * entry at slot i goes to i or i + old size, so the new table fills in two
+ * ascending runs instead of taking a cache miss per entry.
+ */
 static int id_cache_grow(struct id_cache *c, unsigned int limit)
 {
 	uint32_t cap = c->cap ? c->cap * 2 : 64, size, i;
@@ -330,27 +337,37 @@ static int id_cache_grow(struct id_cache *c, unsigned int limit)
 
 	if (cap > limit)
 		cap = limit;
-	for (size = 1; size < 4 * cap; size <<= 1)
+	for (size = 1; size < 2 * cap; size <<= 1)
 		;
-	ring = malloc(cap * sizeof(*ring));
-	table = table_alloc(size);
+	ring = big_alloc((size_t)cap * sizeof(*ring));
+	table = big_alloc((size_t)size * sizeof(*table));
 	if (!ring || !table) {
-		free(ring);
-		table_free(table, size);
+		big_free(ring, (size_t)cap * sizeof(*ring));
+		big_free(table, (size_t)size * sizeof(*table));
 		return -1;
 	}
 	for (i = 0; i < c->count; i++)
 		ring[i] = c->ring[(c->head + i) % c->cap];
-	free(c->ring);
-	if (c->table)
-		table_free(c->table, (size_t)c->mask + 1);
+	big_free(c->ring, (size_t)c->cap * sizeof(*c->ring));
 	c->ring = ring;
-	c->table = table;
 	c->cap = cap;
 	c->head = 0;
-	c->mask = size - 1;
-	for (i = 0; i < c->count; i++)
-		c->table[place_of(c, ring[i].hash)] = ring[i].hash;
+	if (c->table) {
+		uint64_t *old = c->table;
+		uint32_t old_size = c->mask + 1;
+
+		c->table = table;
+		c->mask = size - 1;
+		for (i = 0; i < old_size; i++)
+			if (old[i])
+				c->table[place_of(c, old[i])] = old[i];
+		big_free(old, (size_t)old_size * sizeof(*old));
+	} else {
+		c->table = table;
+		c->mask = size - 1;
+	}
+	atomic_store_explicit(&c->table_hint, (uintptr_t)table, memory_order_relaxed);
+	atomic_store_explicit(&c->mask_hint, c->mask, memory_order_relaxed);
 	return 0;
 }
 
@@ -391,16 +408,17 @@ static uint64_t mac_hash(const struct mc3_replay *r, const unsigned char *mac, s
 void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
 			 size_t len)
 {
-	uint64_t h = mac_hash(r, mac, len);
+	uintptr_t table;
+	uint32_t mask;
 
 	if (!c)
 		c = &r->decoy;
-	pthread_mutex_lock(&c->lock);
-	if (c->count) {
-		__builtin_prefetch(&c->table[h & c->mask]);
-		__builtin_prefetch(&c->table[c->ring[c->head].hash & c->mask]);
-	}
-	pthread_mutex_unlock(&c->lock);
+	table = atomic_load_explicit(&c->table_hint, memory_order_relaxed);
+	mask = atomic_load_explicit(&c->mask_hint, memory_order_relaxed);
+	/* Integer arithmetic: the table may have been freed since. */
+	if (table)
+		__builtin_prefetch((const void *)(table + (mac_hash(r, mac, len) & mask) *
+						  sizeof(uint64_t)));
 }
 
 struct journal_record {

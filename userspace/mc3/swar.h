@@ -39,4 +39,29 @@ static inline uint64_t swar_not_printable(uint64_t w)
 	return (w & SWAR_HIGHS) | swar_has_below(w, 0x20) | swar_has(w, 0x7f);
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * Eight lower-case hex digits (the first in the lowest octet: little
+ * endian only) into four octets at out; -1 unless all are [0-9a-f].
+ * No branch on the digits.
+ */
+static inline int swar_hex8(uint64_t w, unsigned char out[4])
+{
+	const uint64_t x = w | SWAR_HIGHS;	/* no borrow between octets below */
+	uint64_t digit, letter, v;
+
+	/* In [lo, hi] for the seven low bits: high bit of x - lo, not of x - hi - 1. */
+	digit = (x - SWAR_ONES * '0') & ~(x - SWAR_ONES * ('9' + 1)) & SWAR_HIGHS;
+	letter = (x - SWAR_ONES * 'a') & ~(x - SWAR_ONES * ('f' + 1)) & SWAR_HIGHS;
+	/* '0'-'9' are their low nibble; 'a'-'f' it plus 9. */
+	v = (w & SWAR_ONES * 0x0f) + (letter >> 7) * 9;
+	/* Octet 2j: digit 2j's value << 4 | digit 2j + 1's. */
+	v = (v << 4 | v >> 8) & 0x00ff00ff00ff00ffULL;
+	v = (v | v >> 8) & 0x0000ffff0000ffffULL;
+	v |= v >> 16;
+	memcpy(out, &v, 4);
+	return (digit | letter) == SWAR_HIGHS && !(w & SWAR_HIGHS) ? 0 : -1;
+}
+#endif
+
 #endif
