@@ -192,33 +192,49 @@ static bool key_id(const char *v, size_t len)
 	return true;
 }
 
+/* Why value v breaks field f's own rule, or NULL. */
+static const char *field_rule(int f, const char *v, size_t len)
+{
+	switch (f) {
+	case F_TID:
+	case F_ICI:
+	case F_USER:
+	case F_SIGNATURE:
+		return len ? NULL : "empty";
+	case F_LANGUAGE:
+		return in_code_list(iso639_1, sizeof(iso639_1) - 1, v, len, false) ? NULL :
+		       "not an ISO 639-1 alpha-2 language code";
+	case F_CC:
+		return in_code_list(iso3166_1, sizeof(iso3166_1) - 1, v, len, true) ? NULL :
+		       "not an ISO 3166-1 alpha-2 country code";
+	case F_AGE:
+	case F_INCOME:
+		return len && len <= 20 ? NULL : "empty or longer than 20 octets";
+	case F_GENDER:
+		return (len == 6 && !memcmp(v, "female", 6)) || (len == 4 && !memcmp(v, "male", 4)) ?
+		       NULL : "neither female nor male";
+	case F_COUNT:
+		return all_digits(v, len, 9) ? NULL : "not a number";
+	case F_TS:
+		return all_digits(v, len, 19) ? NULL : "not a number of seconds";
+	case F_ADDR:
+		return hostname(v, len) ? NULL : "not a fully qualified host name";
+	case F_APIKEYID:
+		return key_id(v, len) ? NULL : "not 1 to 64 of A-Z a-z 0-9 . _ -";
+	}
+	return NULL;
+}
+
 bool mc3_field_valid(int f, const char *v, size_t len, bool printable,
 		     char *err, size_t errlen)
 {
-	const char *name = mc3_field_names[f], *why = NULL;
+	const char *why;
 
 	if (len > MC3_MAX_VALUE || (!printable && !mc3_clean_utf8((const unsigned char *)v, len)))
 		why = "longer than 256 octets, not UTF-8, or with control characters";
-	else if ((f == F_TID || f == F_ICI || f == F_USER || f == F_SIGNATURE) && !len)
-		why = "empty";
-	else if (f == F_LANGUAGE && !in_code_list(iso639_1, sizeof(iso639_1) - 1, v, len, false))
-		why = "not an ISO 639-1 alpha-2 language code";
-	else if (f == F_CC && !in_code_list(iso3166_1, sizeof(iso3166_1) - 1, v, len, true))
-		why = "not an ISO 3166-1 alpha-2 country code";
-	else if ((f == F_AGE || f == F_INCOME) && (!len || len > 20))
-		why = "empty or longer than 20 octets";
-	else if (f == F_GENDER && !(len == 6 && !memcmp(v, "female", 6)) &&
-		 !(len == 4 && !memcmp(v, "male", 4)))
-		why = "neither female nor male";
-	else if (f == F_COUNT && !all_digits(v, len, 9))
-		why = "not a number";
-	else if (f == F_TS && !all_digits(v, len, 19))
-		why = "not a number of seconds";
-	else if (f == F_ADDR && !hostname(v, len))
-		why = "not a fully qualified host name";
-	else if (f == F_APIKEYID && !key_id(v, len))
-		why = "not 1 to 64 of A-Z a-z 0-9 . _ -";
+	else
+		why = field_rule(f, v, len);
 	if (why)
-		snprintf(err, errlen, "field '%s': %s", name, why);
+		snprintf(err, errlen, "field '%s': %s", mc3_field_names[f], why);
 	return !why;
 }

@@ -407,13 +407,16 @@ void mc3_request_free(struct mc3_request *req)
 
 	if (!req)
 		return;
-	for (f = 0; f < NR_FIELDS; f++)
+	/* A parsed request owns nothing but itself: no loops for it. */
+	for (f = 0; req->owned && f < NR_FIELDS; f++)
 		if (req->owned & 1U << f)
 			free(req->field[f]);
-	for (f = 0; f < (int)req->nr_extra; f++)
-		if (req->extra[f].owned)
-			free(req->extra[f].name);
-	free(req->extra);
+	if (req->extra) {
+		for (f = 0; f < (int)req->nr_extra; f++)
+			if (req->extra[f].owned)
+				free(req->extra[f].name);
+		free(req->extra);
+	}
 	free(req);
 }
 
