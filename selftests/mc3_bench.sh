@@ -19,11 +19,11 @@ seq -f 'tid=%.0f&ici=ICI-0123456789&user=user-42&cc=FR' 1 $n >"$work/plain"
 
 rate() { echo "$n $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
 
-# sign_rate KEYSTORE ID OUT: sign every request into OUT; prints the rate.
+# sign_rate KEYSTORE ID: sign every request; prints the rate.
 sign_rate() {
 	local t0 t1
 	t0=$(date +%s.%N)
-	taskset -c $cpu "$mc3sig" sign -k "$1" --apikeyid "$2" --batch <"$work/plain" >"$3"
+	taskset -c $cpu "$mc3sig" sign -k "$1" --apikeyid "$2" --batch <"$work/plain" >/dev/null
 	t1=$(date +%s.%N)
 	rate "$t0" "$t1"
 }
@@ -40,6 +40,11 @@ verify_rate() {
 	rate "$t0" "$t1"
 }
 
+"$mc3sig" sign -k "$work/ks" --apikeyid bench --batch <"$work/plain" >"$work/signed"
+"$mc3sig" sign -k "$work/ks64" --apikeyid bench64 --batch <"$work/plain" >"$work/signed64"
+# Written back before the clock starts, not while a verify reads them.
+sync
+
 max() { [ "$1" -ge "$2" ] && echo "$1" || echo "$2"; }
 
 # The machine is shared: each measure is the best of $rounds, and the
@@ -47,8 +52,7 @@ max() { [ "$1" -ge "$2" ] && echo "$1" || echo "$2"; }
 # rather than one the ratio is taken against.
 rounds=5 sign_rate=0 verify_rate=0 verify64_rate=0 raw=0 bare=0
 for ((round = 0; round < rounds; round++)); do
-	sign_rate=$(max "$sign_rate" "$(sign_rate "$work/ks" bench "$work/signed")")
-	sign_rate "$work/ks64" bench64 "$work/signed64" >/dev/null
+	sign_rate=$(max "$sign_rate" "$(sign_rate "$work/ks" bench)")
 	verify_rate=$(max "$verify_rate" "$(verify_rate "$work/ks" "$work/signed")")
 	verify64_rate=$(max "$verify64_rate" "$(verify_rate "$work/ks64" "$work/signed64")")
 	raw=$(max "$raw" "$(taskset -c $cpu "$limit" "$key" <"$work/signed")")
