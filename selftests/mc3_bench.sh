@@ -45,18 +45,29 @@ verify_rate() {
 # Written back before the clock starts, not while a verify reads them.
 sync
 
-max() { [ "$1" -ge "$2" ] && echo "$1" || echo "$2"; }
+# best NAME RATE: NAME becomes the larger of itself and RATE, which must be
+# a number (a measure that failed has stopped the bench already).
+best() {
+	[[ $2 =~ ^[0-9]+$ ]] || { echo "mc3 bench: $1: not a rate: '$2'" >&2; exit 1; }
+	((${!1} >= $2)) || printf -v "$1" '%s' "$2"
+}
 
 # The machine is shared: each measure is the best of $rounds, and the
 # rounds interleave them, so that a slow spell costs all of them alike
-# rather than one the ratio is taken against.
+# rather than one the ratio is taken against. Each measure is taken into a
+# variable of its own first, so that set -e stops the bench if it fails.
 rounds=5 sign_rate=0 verify_rate=0 verify64_rate=0 raw=0 bare=0
 for ((round = 0; round < rounds; round++)); do
-	sign_rate=$(max "$sign_rate" "$(sign_rate "$work/ks" bench)")
-	verify_rate=$(max "$verify_rate" "$(verify_rate "$work/ks" "$work/signed")")
-	verify64_rate=$(max "$verify64_rate" "$(verify_rate "$work/ks64" "$work/signed64")")
-	raw=$(max "$raw" "$(taskset -c $cpu "$limit" "$key" <"$work/signed")")
-	bare=$(max "$bare" "$(taskset -c $cpu "$limit" --bare "$key" <"$work/signed" 2>&1 >/dev/null)")
+	r=$(sign_rate "$work/ks" bench)
+	best sign_rate "$r"
+	r=$(verify_rate "$work/ks" "$work/signed")
+	best verify_rate "$r"
+	r=$(verify_rate "$work/ks64" "$work/signed64")
+	best verify64_rate "$r"
+	r=$(taskset -c $cpu "$limit" "$key" <"$work/signed")
+	best raw "$r"
+	r=$(taskset -c $cpu "$limit" --bare "$key" <"$work/signed" 2>&1 >/dev/null)
+	best bare "$r"
 done
 
 # The way without this tool: a process per request.

@@ -55,11 +55,13 @@ static int raw(void)
 	if (!msgs)
 		return 2;
 	while (n < MAX_LINES && fgets(line, sizeof(line), stdin)) {
-		char *tid = strstr(line, "tid=") + 4, *ici = strstr(line, "ici=") + 4;
+		char *tid = strstr(line, "tid="), *ici = strstr(line, "ici=");
 
 		msgs[n] = malloc(64);
-		if (!msgs[n])
+		if (!msgs[n] || !tid || !ici)
 			return 2;
+		tid += 4;
+		ici += 4;
 		snprintf(msgs[n++], 64, "%.*s%.*s", (int)strcspn(tid, "&"), tid,
 			 (int)strcspn(ici, "&"), ici);
 	}
@@ -153,17 +155,20 @@ int main(int argc, char **argv)
 		OSSL_PARAM_construct_end(),
 	};
 	bool is_bare = argc == 3 && !strcmp(argv[1], "--bare");
-	const char *hex_key = argv[argc - 1];
+	const char *hex_key = argc >= 2 ? argv[argc - 1] : "";
+	size_t hex_len = strlen(hex_key), key_len = hex_len / 2, i;
 	unsigned char key[64];
-	size_t key_len, i;
 
 	ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-	if ((argc != 2 && !is_bare) || !ctx || strlen(hex_key) > 128)
+	if ((argc != 2 && !is_bare) || !ctx || !hex_len || hex_len % 2 || key_len > sizeof(key))
 		return 2;
-	key_len = strlen(hex_key) / 2;
-	for (i = 0; i < key_len; i++)
-		if (sscanf(hex_key + 2 * i, "%2hhx", &key[i]) != 1)
+	for (i = 0; i < key_len; i++) {
+		int hi = hex_value(hex_key[2 * i]), lo = hex_value(hex_key[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
 			return 2;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
 	if (EVP_MAC_init(ctx, key, key_len, params) != 1)
 		return 1;
 	return is_bare ? bare() : raw();

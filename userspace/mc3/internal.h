@@ -32,7 +32,6 @@ struct mc3_request {
 	char *field[NR_FIELDS];
 	size_t field_len[NR_FIELDS];
 	unsigned int owned;		/* bit f: field[f] is malloc'd */
-	bool printable;			/* the text: printable ASCII, no escapes */
 	unsigned int nr_extra;
 	struct mc3_extra *extra;	/* MC3_MAX_EXTRA, allocated at the first */
 	char arena[];
@@ -52,10 +51,10 @@ bool mc3_field_valid(int f, const char *value, size_t len, bool printable,
 
 /*
  * Set a field from a name and value decoded in the arena, NUL-terminated;
- * fails on a repeat or a bad value.
+ * fails on a repeat or a bad value. printable: as for mc3_field_valid().
  */
 int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
-		    char *value, size_t value_len, unsigned int flags,
+		    char *value, size_t value_len, bool printable, unsigned int flags,
 		    char *err, size_t errlen);
 
 /* After parsing: the mandatory fields are there. */

@@ -162,8 +162,8 @@ int mc3_json_parse(struct mc3_request *req, size_t len, unsigned int flags,
 					 mc3_quote(q, name, name_len));
 				return -1;
 			}
-			ret = mc3_request_put(req, name, name_len, value, value_len, flags, err,
-					      errlen);
+			ret = mc3_request_put(req, name, name_len, value, value_len, false, flags,
+					      err, errlen);
 			if (ret)
 				return ret;
 			skip_ws(&in);

@@ -149,15 +149,20 @@ static int mac_of(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
 	if (!mac)
 		return -1;
 	if (k->profile == PROFILE_CR) {
-		/* tid || ici in one update: each call into OpenSSL costs. */
+		/* tid || ici in one update where it fits: each call into OpenSSL costs. */
 		unsigned char cr[2 * MC3_MAX_VALUE];
 		size_t tid_len = req->field_len[F_TID], ici_len = req->field_len[F_ICI];
+		const unsigned char *tid = (const unsigned char *)req->field[F_TID];
+		const unsigned char *ici = (const unsigned char *)req->field[F_ICI];
 
-		if (tid_len > MC3_MAX_VALUE || ici_len > MC3_MAX_VALUE)
-			return -1;
-		memcpy(cr, req->field[F_TID], tid_len);
-		memcpy(cr + tid_len, req->field[F_ICI], ici_len);
-		ok = EVP_MAC_update(mac, cr, tid_len + ici_len) == 1;
+		if (tid_len + ici_len <= sizeof(cr)) {
+			memcpy(cr, tid, tid_len);
+			memcpy(cr + tid_len, ici, ici_len);
+			ok = EVP_MAC_update(mac, cr, tid_len + ici_len) == 1;
+		} else {
+			ok = EVP_MAC_update(mac, tid, tid_len) == 1 &&
+			     EVP_MAC_update(mac, ici, ici_len) == 1;
+		}
 	} else {
 		canon = canonical(ctx, req, &len);
 		ok = canon && EVP_MAC_update(mac, (const unsigned char *)canon, len) == 1;
@@ -216,7 +221,7 @@ static bool sig_decode(const struct mc3_key *k, const char *sig, size_t len,
 		int bad = 0;
 
 		i = 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		for (; i + 4 <= k->mac_len; i += 4)
 			bad |= swar_hex8(swar_load(sig + 2 * i), out + i);
 #endif

@@ -197,7 +197,7 @@ MC3_API void mc3_keystore_free(struct mc3_keystore *ks);
  * its apikeyid: a v2 request's until its ts leaves the window, a cr
  * request's (it has no time) for window seconds after it verified; the
  * same MAC again within that time is MC3_EREPLAY, and a clock that steps
- * back revives nothing. An id remembers at most per_id MACs (50 to 75
+ * back revives nothing. An id remembers at most per_id MACs (32 to 80
  * bytes each with the table, allocated as they come): past that its
  * requests are refused with MC3_EFULL, and counted, rather than an
  * unexpired MAC forgotten. Size per_id as (2 x window + 1) times the most

@@ -187,6 +187,10 @@ TEST(fields_are_checked)
 		{ "tid=1&ici=%00&user=u", "control characters" },
 		{ "tid=1&ici=%ff&user=u", "not UTF-8" },
 		{ "tid=&ici=a&user=u", "field 'tid': empty" },
+		/* Text with escapes is looked at field by field: each is checked. */
+		{ "tid=1&ici=a+b&user=\x01u", "field 'user': longer than 256 octets, not UTF-8, or with control" },
+		{ "tid=1&ici=a%20b&user=\xffu", "field 'user': longer than 256 octets, not UTF-8" },
+		{ "tid=1&ici=a%20b&user=u\x7f", "field 'user': longer than 256 octets, not UTF-8" },
 		/* A name with a NUL inside (found by the fuzzer). */
 		{ "tid%00abcdefgh=1&ici=a&user=u", "unknown field 'tid\\x00abcdefgh'" },
 		/* Input is quoted, never raw: no line or escape of its own. */

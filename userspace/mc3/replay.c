@@ -40,9 +40,19 @@ struct entry {
 };
 
 /*
+ * Where a check of an id will look, for prefetching without its lock:
+ * possibly stale, so only ever prefetched (which cannot fault), never read.
+ */
+struct prefetch_hint {
+	atomic_uintptr_t table;
+	atomic_uint mask;
+	atomic_ullong head_hash;	/* the ring head's: the next to expire */
+};
+
+/*
  * One id's MACs: a ring in the order they came (so cr's expire from its
- * head), and an open-addressing table of their hashes, at most a quarter
- * full with linear probing. Both grow up to per_id.
+ * head), and an open-addressing table of their hashes, at most half full
+ * with linear probing. Both grow up to per_id.
  */
 struct id_cache {
 	char id[ID_MAX + 1];
@@ -51,12 +61,7 @@ struct id_cache {
 	uint32_t cap, head, count;
 	uint64_t *table;
 	uint32_t mask;
-	/*
-	 * The table and mask for prefetching without the lock: possibly stale,
-	 * so only ever prefetched, which cannot fault, never read.
-	 */
-	atomic_uintptr_t table_hint;
-	atomic_uint mask_hint;
+	struct prefetch_hint hint;
 	/*
 	 * The latest now seen: a clock that steps back (NTP, or a thread
 	 * that read it before another) must not revive what expired.
@@ -84,7 +89,9 @@ struct mc3_replay {
 	pthread_rwlock_t ids_lock;	/* the map; each id has its own lock */
 	struct id_cache **ids;		/* open addressing by the id's hash */
 	uint32_t ids_mask, nr_ids;
-	struct id_cache decoy;		/* unknown ids prefetch too; never locked */
+	/* Unknown ids prefetch too, from a table of one line. */
+	struct prefetch_hint decoy;
+	uint64_t decoy_table[8];
 	struct journal journal;
 	atomic_ullong refused, journal_errors;
 };
@@ -125,6 +132,8 @@ struct mc3_replay *mc3_replay_new(unsigned int window, unsigned int per_id)
 	r->window = window;
 	r->per_id = per_id;
 	r->journal.fd = -1;
+	atomic_init(&r->decoy.table, (uintptr_t)r->decoy_table);
+	atomic_init(&r->decoy.mask, 7);
 	r->ids_mask = 63;
 	r->ids = calloc(r->ids_mask + 1, sizeof(*r->ids));
 	if (!r->ids || pthread_rwlock_init(&r->ids_lock, NULL) ||
@@ -326,8 +335,9 @@ static void table_remove(struct id_cache *c, uint64_t h)
 /*
  * Room for one more entry (ring and table twice as large, up to limit): 0,
  * or -1. The old table is rehashed in its own order, not the ring's: an
- * entry at slot i goes to i or i + old size, so the new table fills in two
- * ascending runs instead of taking a cache miss per entry.
+ * entry at its home slot i goes to i or i + old size, and one probed past
+ * it lands just after, so the new table fills in two ascending runs
+ * instead of taking a cache miss per entry.
  */
 static int id_cache_grow(struct id_cache *c, unsigned int limit)
 {
@@ -366,8 +376,8 @@ static int id_cache_grow(struct id_cache *c, unsigned int limit)
 		c->table = table;
 		c->mask = size - 1;
 	}
-	atomic_store_explicit(&c->table_hint, (uintptr_t)table, memory_order_relaxed);
-	atomic_store_explicit(&c->mask_hint, c->mask, memory_order_relaxed);
+	atomic_store_explicit(&c->hint.table, (uintptr_t)table, memory_order_relaxed);
+	atomic_store_explicit(&c->hint.mask, c->mask, memory_order_relaxed);
 	return 0;
 }
 
@@ -408,17 +418,16 @@ static uint64_t mac_hash(const struct mc3_replay *r, const unsigned char *mac, s
 void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
 			 size_t len)
 {
-	uintptr_t table;
-	uint32_t mask;
+	const struct prefetch_hint *hint = c ? &c->hint : &r->decoy;
+	uintptr_t table = atomic_load_explicit(&hint->table, memory_order_relaxed);
+	uint32_t mask = atomic_load_explicit(&hint->mask, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&hint->head_hash, memory_order_relaxed);
 
-	if (!c)
-		c = &r->decoy;
-	table = atomic_load_explicit(&c->table_hint, memory_order_relaxed);
-	mask = atomic_load_explicit(&c->mask_hint, memory_order_relaxed);
+	if (!table)
+		return;		/* nothing remembered yet */
 	/* Integer arithmetic: the table may have been freed since. */
-	if (table)
-		__builtin_prefetch((const void *)(table + (mac_hash(r, mac, len) & mask) *
-						  sizeof(uint64_t)));
+	__builtin_prefetch((const void *)(table + (mac_hash(r, mac, len) & mask) * sizeof(uint64_t)));
+	__builtin_prefetch((const void *)(table + (head & mask) * sizeof(uint64_t)));
 }
 
 struct journal_record {
@@ -546,6 +555,8 @@ int mc3_replay_check_id(struct mc3_replay *r, struct id_cache *c, const unsigned
 		v = MC3_EFULL;
 	}
 out:
+	atomic_store_explicit(&c->hint.head_hash, c->count ? c->ring[c->head].hash : 0,
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
 	return v;
 }

@@ -19,9 +19,10 @@ struct id_cache *mc3_replay_id(struct mc3_replay *r, const char *id);
 
 /*
  * Start loading the table lines a check of mac will touch, so that the
- * HMAC's work hides the cache miss. A hint, taking no lock; thread-safe.
- * c NULL (an unknown id) does the same work, so as to cost what a known
- * one does.
+ * HMAC's work hides the cache misses: the MAC's slot, and the slot of the
+ * entry that expires next. A hint, taking no lock; thread-safe. c NULL (an
+ * unknown id) does the same work on a table of its own, so as to cost what
+ * a known one does.
  */
 void mc3_replay_prefetch(struct mc3_replay *r, struct id_cache *c, const unsigned char *mac,
 			 size_t len);

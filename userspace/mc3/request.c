@@ -81,7 +81,7 @@ const char *mc3_quote(char out[256], const char *s, size_t len)
 }
 
 int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
-		    char *value, size_t value_len, unsigned int flags,
+		    char *value, size_t value_len, bool printable, unsigned int flags,
 		    char *err, size_t errlen)
 {
 	int f = mc3_field_lookup(name, name_len);
@@ -126,7 +126,7 @@ int mc3_request_put(struct mc3_request *req, const char *name, size_t name_len,
 		return -1;
 	}
 	/* Known fields' rules refuse control characters, NUL among them. */
-	if (!mc3_field_valid(f, value, value_len, req->printable, err, errlen))
+	if (!mc3_field_valid(f, value, value_len, printable, err, errlen))
 		return -1;
 	req->field[f] = value;
 	req->field_len[f] = value_len;
@@ -247,6 +247,12 @@ static bool plain_text(const char *s, size_t len)
 	return !(bad | not_plain(swar_load(s + len - 8)));
 }
 
+/* The same for one field of a text that is not: out of the common path. */
+static __attribute__((noinline)) bool plain_field(const char *s, size_t len)
+{
+	return plain_text(s, len);
+}
+
 /*
  * name=value&name=value, split at the first '=' of each component. text is
  * what was sent, quoted in errors; the arena holds a copy.
@@ -256,6 +262,7 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 {
 	char *p = req->arena, *end, *amp, *eq;
 	long name_len, value_len;
+	bool all_plain;
 	int ret;
 
 	/* A query string or a POST body may end in a newline. */
@@ -265,10 +272,16 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 		snprintf(err, errlen, "empty request");
 		return -1;
 	}
-	req->printable = plain_text(req->arena, len);
+	/*
+	 * Most texts are plain throughout. One that is not (a base64
+	 * signature, a name with a space) is looked at field by field, so
+	 * that only the fields with escapes are decoded and checked as UTF-8.
+	 */
+	all_plain = plain_text(req->arena, len);
 	for (end = p + len;; p = amp + 1) {
 		const char *sent = text + (p - req->arena);
 		size_t shown;
+		bool plain;
 		char q[256];
 
 		amp = memchr(p, '&', end - p);
@@ -284,7 +297,8 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 			snprintf(err, errlen, "'%s' is not name=value", mc3_quote(q, sent, shown));
 			return -1;
 		}
-		if (req->printable) {
+		plain = all_plain || plain_field(p, amp - p);
+		if (plain) {
 			name_len = eq - p;
 			value_len = amp - eq - 1;
 			*eq = *amp = '\0';
@@ -296,7 +310,8 @@ static int form_parse(struct mc3_request *req, const char *text, size_t len,
 			snprintf(err, errlen, "field '%s': bad %%-escape", mc3_quote(q, sent, shown));
 			return -1;
 		}
-		ret = mc3_request_put(req, p, name_len, eq + 1, value_len, flags, err, errlen);
+		ret = mc3_request_put(req, p, name_len, eq + 1, value_len, plain, flags, err,
+				      errlen);
 		if (ret)
 			return ret;
 		if (amp == end)
@@ -323,7 +338,6 @@ int mc3_request_parse(const char *text, size_t len, enum mc3_format format,
 	/* Not all of it: field_len[f] is read only where field[f] is set. */
 	memset(req->field, 0, sizeof(req->field));
 	req->owned = 0;
-	req->printable = false;
 	req->nr_extra = 0;
 	req->extra = NULL;
 	memcpy(req->arena, text, len);
@@ -483,7 +497,8 @@ int mc3_request_set(struct mc3_request *req, const char *name, const char *value
 		free(copy);
 		return MC3_EINVAL;
 	}
-	ret = mc3_request_put(req, copy, name_len, copy + name_len + 1, len, flags, err, errlen);
+	ret = mc3_request_put(req, copy, name_len, copy + name_len + 1, len, false, flags, err,
+			      errlen);
 	if (ret) {
 		free(copy);
 		return ret == MC3_ENOMEM ? MC3_ENOMEM : MC3_EINVAL;

@@ -39,11 +39,11 @@ static inline uint64_t swar_not_printable(uint64_t w)
 	return (w & SWAR_HIGHS) | swar_has_below(w, 0x20) | swar_has(w, 0x7f);
 }
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /*
  * Eight lower-case hex digits (the first in the lowest octet: little
  * endian only) into four octets at out; -1 unless all are [0-9a-f].
- * No branch on the digits.
+ * No branch per digit: random hex defeats branch prediction.
  */
 static inline int swar_hex8(uint64_t w, unsigned char out[4])
 {
