@@ -17,7 +17,8 @@ key=$(sed 's/.*hex://' "$work/ks")
 # Unique tids: the replay cache must not refuse any.
 seq -f 'tid=%.0f&ici=ICI-0123456789&user=user-42&cc=FR' 1 $n >"$work/plain"
 
-rate() { echo "$n $1 $2" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
+# rate COUNT T0 T1: COUNT requests from T0 to T1, a second.
+rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
 
 # sign_rate KEYSTORE ID: sign every request; prints the rate.
 sign_rate() {
@@ -25,7 +26,7 @@ sign_rate() {
 	t0=$(date +%s.%N)
 	taskset -c $cpu "$mc3sig" sign -k "$1" --apikeyid "$2" --batch <"$work/plain" >/dev/null
 	t1=$(date +%s.%N)
-	rate "$t0" "$t1"
+	rate $n "$t0" "$t1"
 }
 
 # verify_rate KEYSTORE SIGNED: every request must verify; prints the rate.
@@ -37,7 +38,7 @@ verify_rate() {
 	t1=$(date +%s.%N)
 	[ "$(sort "$work/verdicts" | uniq -c | awk '{ print $1, $2 }')" = "$n ok" ] ||
 		{ echo "mc3 bench: not every request of $2 verified" >&2; exit 1; }
-	rate "$t0" "$t1"
+	rate $n "$t0" "$t1"
 }
 
 "$mc3sig" sign -k "$work/ks" --apikeyid bench --batch <"$work/plain" >"$work/signed"
@@ -77,7 +78,7 @@ head -n $m "$work/plain" | while read -r line; do
 	printf '%s' "$line" | taskset -c $cpu openssl dgst -sha256 -hmac "$key" -r >/dev/null
 done
 t1=$(date +%s.%N)
-dgst=$(echo "$m $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
+dgst=$(rate $m "$t0" "$t1")
 
 echo "mc3 bench: $n requests, HMAC-SHA-256, cr profile, one core ($(nproc) CPUs), $(openssl version | cut -d' ' -f1-2), best of $rounds interleaved rounds"
 echo "| measure | per second | vs raw HMAC | vs openssl dgst per request |"

@@ -27,6 +27,7 @@
 #define BUF_SIZE	(1 << 20)
 
 static EVP_MAC_CTX *ctx;
+static signed char hex[256];	/* a digit's value, or -1 */
 
 static double now(void)
 {
@@ -81,15 +82,11 @@ static int hex_value(unsigned char c)
 /* One request, line to end: whether its signature is tid || ici's MAC. */
 static bool bare_verify(const char *line, const char *end)
 {
-	static signed char hex[256];
 	const char *tid = NULL, *ici = NULL, *sig = NULL, *p, *amp;
 	size_t tid_len = 0, ici_len = 0, i;
 	unsigned char msg[512], want[32], got[32];
 	int bad = 0;
 
-	if (!hex['1'])
-		for (i = 0; i < 256; i++)
-			hex[i] = hex_value(i);
 	for (p = line; p < end; p = amp + 1) {
 		amp = memchr(p, '&', end - p);
 		if (!amp)
@@ -159,11 +156,13 @@ int main(int argc, char **argv)
 	size_t hex_len = strlen(hex_key), key_len = hex_len / 2, i;
 	unsigned char key[64];
 
+	for (i = 0; i < 256; i++)
+		hex[i] = hex_value(i);
 	ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
 	if ((argc != 2 && !is_bare) || !ctx || !hex_len || hex_len % 2 || key_len > sizeof(key))
 		return 2;
 	for (i = 0; i < key_len; i++) {
-		int hi = hex_value(hex_key[2 * i]), lo = hex_value(hex_key[2 * i + 1]);
+		int hi = hex[(unsigned char)hex_key[2 * i]], lo = hex[(unsigned char)hex_key[2 * i + 1]];
 
 		if (hi < 0 || lo < 0)
 			return 2;

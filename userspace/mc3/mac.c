@@ -149,20 +149,10 @@ static int mac_of(struct mc3_ctx *ctx, size_t i, const struct mc3_request *req,
 	if (!mac)
 		return -1;
 	if (k->profile == PROFILE_CR) {
-		/* tid || ici in one update where it fits: each call into OpenSSL costs. */
-		unsigned char cr[2 * MC3_MAX_VALUE];
-		size_t tid_len = req->field_len[F_TID], ici_len = req->field_len[F_ICI];
-		const unsigned char *tid = (const unsigned char *)req->field[F_TID];
-		const unsigned char *ici = (const unsigned char *)req->field[F_ICI];
-
-		if (tid_len + ici_len <= sizeof(cr)) {
-			memcpy(cr, tid, tid_len);
-			memcpy(cr + tid_len, ici, ici_len);
-			ok = EVP_MAC_update(mac, cr, tid_len + ici_len) == 1;
-		} else {
-			ok = EVP_MAC_update(mac, tid, tid_len) == 1 &&
-			     EVP_MAC_update(mac, ici, ici_len) == 1;
-		}
+		ok = EVP_MAC_update(mac, (const unsigned char *)req->field[F_TID],
+				    req->field_len[F_TID]) == 1 &&
+		     EVP_MAC_update(mac, (const unsigned char *)req->field[F_ICI],
+				    req->field_len[F_ICI]) == 1;
 	} else {
 		canon = canonical(ctx, req, &len);
 		ok = canon && EVP_MAC_update(mac, (const unsigned char *)canon, len) == 1;
